@@ -1,0 +1,365 @@
+"""The config file: ``[server]`` settings and ``[sources.NAME]`` definitions (TOML).
+
+Secrets stay out of everything but the request: ``${ENV}`` references are kept as
+written in the loaded config and expanded only when a request is built
+(`SourceConfig.resolve`), and every expanded value is registered with the
+`Redactor` so it is masked wherever text leaves the server.
+
+Example::
+
+    config = load_config(Path("config.toml"))
+    source = config.sources["github_issues"]
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from mcp_paginate.errors import ConfigError, InputError
+from mcp_paginate.expressions import compile_path
+from mcp_paginate.paginators import AutoPagination, Pagination, PreparedRequest
+from mcp_paginate.redaction import Redactor
+
+__all__ = [
+    "AppConfig",
+    "ParamSpec",
+    "ServerSettings",
+    "SourceConfig",
+    "default_config_path",
+    "load_config",
+]
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# {name} placeholders, but not Jinja's {{ }} nor JSON-looking braces.
+_PLACEHOLDER = re.compile(r"(?<![{$])\{([A-Za-z_][A-Za-z0-9_]*)\}(?!})")
+
+
+class ServerSettings(BaseModel):
+    """The ``[server]`` table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts (optionally host:port) that ad-hoc request.url may reach. Default: none.",
+    )
+    allow_private_networks: bool = Field(
+        default=False,
+        description="Let ad-hoc requests reach loopback/private/link-local addresses listed in allowed_hosts.",
+    )
+    session_ttl_seconds: int = Field(default=86400, ge=1)
+    max_inline_chars: int = Field(default=60000, ge=1000)
+    max_records: int = Field(default=100000, ge=1)
+    max_pages: int = Field(default=10000, ge=1)
+    request_timeout_seconds: float = Field(default=30.0, gt=0)
+    tool_deadline_seconds: float = Field(default=600.0, gt=0, description="Total time one tool call may take.")
+    retries: int = Field(default=4, ge=0, le=20)
+    retry_after_cap_seconds: float = Field(default=60.0, ge=0)
+    backoff_base_seconds: float = Field(default=0.5, ge=0)
+    max_response_bytes: int = Field(default=50_000_000, ge=1024)
+    max_sessions: int = Field(default=10000, ge=1)
+    max_stored_results: int = Field(default=200, ge=1)
+    auth_token: str | None = Field(
+        default=None, description="Bearer token required over HTTP transport (supports ${ENV})."
+    )
+
+
+class ParamSpec(BaseModel):
+    """A value the assistant supplies to a source (``{name}`` in its url/headers/query/body)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: str = ""
+    required: bool = True
+    default: Any = None
+
+
+class SourceConfig(BaseModel):
+    """One ``[sources.NAME]`` table: a request template plus its pagination."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = ""
+    description: str = ""
+    url: str
+    method: Literal["GET", "POST", "PUT", "PATCH", "QUERY"] = "GET"
+    headers: dict[str, str] = Field(default_factory=dict)
+    query: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    body: Any = None
+    params: dict[str, ParamSpec] = Field(default_factory=dict)
+    records: str | None = None
+    max_page_size: int | None = Field(default=None, ge=1)
+    pagination: Pagination = Field(default_factory=AutoPagination)
+    concurrency: int = Field(default=4, ge=1, le=64)
+    rate_limit: float | None = Field(default=None, gt=0)
+    prefetch: int = Field(default=0, ge=0, le=32)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_preset(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, dict) and "preset" in data:
+            from mcp_paginate.presets import expand_preset
+
+            context = info.context or {}
+            return expand_preset(data, context.get("environ", os.environ))
+        return data
+
+    @field_validator("params", mode="before")
+    @classmethod
+    def _params_shorthand(cls, value: Any) -> Any:
+        # params = { owner = "Repository owner" } is shorthand for a required param.
+        if isinstance(value, dict):
+            return {k: ({"description": v} if isinstance(v, str) else v) for k, v in value.items()}
+        return value
+
+    @field_validator("records")
+    @classmethod
+    def _records_path(cls, value: str | None) -> str | None:
+        if value is not None:
+            compile_path(value)
+        return value
+
+    @model_validator(mode="after")
+    def _placeholders_declared(self) -> SourceConfig:
+        used = set(_PLACEHOLDER.findall(self.url))
+        for text in _strings(self.headers, self.query, self.body):
+            used.update(_PLACEHOLDER.findall(text))
+        missing = sorted(used - set(self.params))
+        if missing:
+            raise ValueError(
+                f"placeholders {missing} are used but not declared in params; add them to params"
+            )
+        return self
+
+    def env_references(self) -> set[str]:
+        """Environment variables this source reads at request time."""
+        found: set[str] = set()
+        for text in _strings(self.url, self.headers, self.query, self.body, self.params):
+            found.update(_ENV_REFERENCE.findall(text))
+        return found
+
+    def check_params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Check the assistant's params against the declared ones; return those given.
+
+        Defaults are not filled here: they may hold ``${ENV}`` references, which are
+        expanded only at request time and never stored.
+        """
+        given = {k: v for k, v in (params or {}).items() if v is not None}
+        unknown = sorted(set(given) - set(self.params))
+        if unknown:
+            known = ", ".join(sorted(self.params)) or "none"
+            raise InputError(
+                f"source {self.name!r} has no params {unknown}; its params are: {known}", source=self.name
+            )
+        for key, spec in self.params.items():
+            if key not in given and spec.default is None and spec.required:
+                raise InputError(
+                    f"source {self.name!r} needs param {key!r} ({spec.description or 'no description'}); "
+                    "pass it in params",
+                    source=self.name,
+                )
+        return given
+
+    def resolve(
+        self,
+        params: Mapping[str, Any],
+        redactor: Redactor,
+        environ: Mapping[str, str] | None = None,
+    ) -> PreparedRequest:
+        """Build the first request: params and defaults filled, ``${ENV}`` expanded.
+
+        Only config-written text is expanded (the assistant's params are taken
+        literally, so they cannot read the server's environment); every expanded
+        value is registered with the redactor.
+        """
+        environment = os.environ if environ is None else environ
+
+        def expand(text: str) -> str:
+            def one(match: re.Match[str]) -> str:
+                name = match.group(1)
+                value = environment.get(name)
+                if value is None:
+                    raise InputError(
+                        f"source {self.name!r} needs the environment variable {name}, which is not set "
+                        "for the server; add it to the env block of your MCP host config",
+                        source=self.name,
+                    )
+                redactor.add(value)
+                return value
+
+            return _ENV_REFERENCE.sub(one, text)
+
+        values: dict[str, Any] = {}
+        for key, spec in self.params.items():
+            if params.get(key) is not None:
+                values[key] = params[key]
+            elif spec.default is not None:
+                values[key] = _map_strings(spec.default, expand)
+
+        def fill_text(text: str, in_url: bool) -> Any:
+            text = expand(text)
+            whole = _PLACEHOLDER.fullmatch(text)
+            if whole and not in_url:
+                return values.get(whole.group(1))
+
+            def one(match: re.Match[str]) -> str:
+                value = values.get(match.group(1))
+                text = "" if value is None else str(value)
+                return quote(text, safe="") if in_url else text
+
+            return _PLACEHOLDER.sub(one, text)
+
+        def fill(value: Any) -> Any:
+            return _map_strings(value, lambda text: fill_text(text, in_url=False))
+
+        return PreparedRequest(
+            method=self.method,
+            url=fill_text(self.url, in_url=True),
+            headers={k: str(v) for k, v in fill(self.headers).items() if v is not None},
+            query={k: _query_text(v) for k, v in fill(self.query).items() if v is not None},
+            body=_drop_none(fill(self.body)),
+        )
+
+    def secret_header_names(self) -> set[str]:
+        """Headers whose value comes from the environment: treated as credentials."""
+        return {k.lower() for k, v in self.headers.items() if _ENV_REFERENCE.search(v)}
+
+
+class AppConfig(BaseModel):
+    """The whole config: server settings and sources (built-ins included)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)
+    path: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_sources(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("sources"), dict):
+            data = dict(data)
+            data["sources"] = {
+                name: ({**table, "name": name} if isinstance(table, dict) else table)
+                for name, table in data["sources"].items()
+            }
+        return data
+
+
+def default_config_path(environ: Mapping[str, str] | None = None) -> Path | None:
+    """``$MCP_PAGINATE_CONFIG``, else ``~/.config/mcp-paginate/config.toml`` if it exists."""
+    environment = os.environ if environ is None else environ
+    if environment.get("MCP_PAGINATE_CONFIG"):
+        return Path(environment["MCP_PAGINATE_CONFIG"]).expanduser()
+    candidate = Path("~/.config/mcp-paginate/config.toml").expanduser()
+    return candidate if candidate.is_file() else None
+
+
+def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> AppConfig:
+    """Read and validate a config file (or the built-in defaults when path is None).
+
+    Raises:
+        ConfigError: the file is missing, not TOML, or invalid; the message names the
+            file, the source and the field.
+    """
+    from mcp_paginate.presets import builtin_sources
+
+    environment = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    where = "built-in defaults"
+    if path is not None:
+        where = str(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {where} does not exist") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {where}: {exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {where} is not valid TOML: {exc}") from None
+    sources = dict(builtin_sources(environment))
+    sources.update(data.get("sources") or {})
+    data = {**data, "sources": sources, "path": None if path is None else str(path)}
+    try:
+        return AppConfig.model_validate(data, context={"environ": environment})
+    except ValidationError as exc:
+        raise ConfigError(f"invalid config in {where}:\n{_describe(exc)}") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        location = list(error["loc"])
+        # Drop pydantic's union branch labels (e.g. 'cursor', 'function-after[...]').
+        parts = [str(p) for p in location if not str(p).startswith(("function-", "tagged-union"))]
+        if len(parts) >= 2 and parts[0] == "sources":
+            label = f"[sources.{parts[1]}] field {'.'.join(parts[2:]) or '(table)'}"
+        else:
+            label = f"field {'.'.join(parts) or '(top level)'}"
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"  {label}: {message}")
+    return "\n".join(lines)
+
+
+def _strings(*values: Any) -> list[str]:
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(item)
+                if isinstance(key, str):
+                    found.append(key)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+        elif isinstance(value, BaseModel):
+            walk(value.model_dump())
+
+    for value in values:
+        walk(value)
+    return found
+
+
+def _map_strings(value: Any, function: Any) -> Any:
+    """Apply function to every string inside a JSON-like value."""
+    if isinstance(value, str):
+        return function(value)
+    if isinstance(value, dict):
+        return {k: _map_strings(v, function) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_map_strings(v, function) for v in value]
+    return value
+
+
+def _drop_none(value: Any) -> Any:
+    """Remove keys whose placeholder had no value (an optional param not given)."""
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+def _query_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,105 @@
+"""Exceptions raised by mcp-paginate.
+
+Every error carries a message written for whoever has to act on it: an assistant
+reading a tool error, or a person reading the terminal. The tree::
+
+    PaginateError
+    ├── ConfigError            the config file or a source definition is invalid
+    ├── InputError             a tool argument is wrong (unknown source, bad params, bad spec)
+    │   ├── HostNotAllowedError    an ad-hoc URL or next-link points where it may not go
+    │   └── CursorError            a cursor is unknown, expired, forged or someone else's
+    ├── UpstreamError          the API answered, but not with what we can use
+    │   ├── UpstreamStatusError    a non-2xx status (carries status, url, trimmed message)
+    │   └── ResponseShapeError     bad JSON, records path missing, has_more not a boolean…
+    ├── TransportError         the API could not be reached (connect, timeout, reset)
+    ├── PaginationLoopError    a cursor or next-link seen before in the session came back
+    └── StoreError             the session store is unreachable or failed
+
+The MCP wiring (`mcp_paginate.server`) translates these, and only these, into
+`ToolError`s; anything else is a bug.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "CursorError",
+    "HostNotAllowedError",
+    "InputError",
+    "PaginateError",
+    "PaginationLoopError",
+    "ResponseShapeError",
+    "StoreError",
+    "TransportError",
+    "UpstreamError",
+    "UpstreamStatusError",
+]
+
+
+class PaginateError(Exception):
+    """Root of every error mcp-paginate raises on purpose."""
+
+    def __init__(self, message: str, *, source: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.source = source
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(PaginateError):
+    """The config file, or a source in it, is invalid."""
+
+
+class InputError(PaginateError):
+    """A tool argument is wrong; the message says which and how to fix it."""
+
+
+class HostNotAllowedError(InputError):
+    """An ad-hoc request, next-link or redirect points at a host that is not allowed."""
+
+
+class CursorError(InputError):
+    """A cursor is unknown, expired, malformed, or belongs to another caller."""
+
+
+class UpstreamError(PaginateError):
+    """The upstream API answered with something we cannot use."""
+
+    def __init__(self, message: str, *, source: str | None = None, url: str | None = None) -> None:
+        super().__init__(message, source=source)
+        self.url = url
+
+
+class UpstreamStatusError(UpstreamError):
+    """The upstream API answered with a non-success status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        source: str | None = None,
+        url: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, source=source, url=url)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class ResponseShapeError(UpstreamError):
+    """The response body is not JSON, or a configured path does not fit it."""
+
+
+class TransportError(PaginateError):
+    """The upstream API could not be reached or the connection broke."""
+
+
+class PaginationLoopError(PaginateError):
+    """The API handed back a cursor or next-link already visited in this session."""
+
+
+class StoreError(PaginateError):
+    """The session store failed or is unreachable."""

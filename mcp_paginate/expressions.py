@@ -1,0 +1,75 @@
+"""Compiled JMESPath paths and sandboxed Jinja templates, cached by source text.
+
+Paths and templates come from config files and from the assistant; both are
+compiled once (`functools.lru_cache`) and validated when a spec is parsed, so a
+typo is reported before any request is sent and no page re-parses them.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jmespath
+import jmespath.exceptions
+from jinja2 import StrictUndefined, TemplateError, Undefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+__all__ = ["compile_path", "compile_template", "render_condition", "render_value", "search"]
+
+# Immutable sandbox: templates may read the response, never call methods that mutate it
+# or reach Python internals. Undefined names render empty (a missing field is normal
+# in API responses); StrictUndefined is used for value templates where empty is a bug.
+_environment = ImmutableSandboxedEnvironment(autoescape=False, undefined=Undefined)
+_strict_environment = ImmutableSandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+
+
+@functools.lru_cache(maxsize=1024)
+def compile_path(expression: str) -> Any:
+    """Compile a JMESPath expression; raises ValueError with the parser's message."""
+    try:
+        return jmespath.compile(expression)
+    except jmespath.exceptions.JMESPathError as exc:
+        raise ValueError(f"invalid JMESPath expression {expression!r}: {exc}") from exc
+
+
+def search(expression: str, data: Any) -> Any:
+    """Evaluate a JMESPath expression against data; None when the path does not exist."""
+    try:
+        return compile_path(expression).search(data)
+    except jmespath.exceptions.JMESPathError:
+        # Type errors at evaluation time (e.g. a function applied to the wrong type)
+        # mean "no value here", as a missing key does.
+        return None
+
+
+@functools.lru_cache(maxsize=512)
+def compile_template(source: str, *, strict: bool = False) -> Any:
+    """Compile a sandboxed Jinja template; raises ValueError with the syntax error."""
+    environment = _strict_environment if strict else _environment
+    try:
+        return environment.from_string(source)
+    except TemplateError as exc:
+        raise ValueError(f"invalid template {source!r}: {exc}") from exc
+
+
+def render_value(source: str, variables: dict[str, Any]) -> str:
+    """Render a value template (e.g. ``"{{ offset }},{{ page_size }}"``) to a string."""
+    try:
+        return str(compile_template(source, strict=True).render(**variables))
+    except TemplateError as exc:
+        raise ValueError(f"template {source!r} failed: {exc}") from exc
+
+
+def render_condition(source: str, variables: dict[str, Any]) -> bool:
+    """Render a stop condition and read it as a boolean.
+
+    Accepts both ``"{{ response.more is false }}"`` (Airbyte style) and a bare
+    expression ``"response.more is false"``.
+    """
+    text = source if "{{" in source or "{%" in source else "{{ " + source + " }}"
+    try:
+        rendered = str(compile_template(text).render(**variables)).strip().lower()
+    except TemplateError as exc:
+        raise ValueError(f"stop_condition {source!r} failed: {exc}") from exc
+    return rendered in {"true", "1", "yes"}

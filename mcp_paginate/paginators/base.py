@@ -1,0 +1,295 @@
+"""What every pagination mode shares: request options, paging state, the page view, stop rules.
+
+A paginator is a frozen pydantic config with three pure methods::
+
+    state = pagination.first_state(page_size)       # where paging starts
+    pagination.apply(request, state)                # put offset/page/cursor into a request
+    step = pagination.next_state(page, state)       # where the next page is, or None
+
+State is data (`State`), saved by the store after every page, so any replica can
+re-read or continue a page without the paginator instance that produced it.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urljoin
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mcp_paginate.errors import ResponseShapeError
+from mcp_paginate.expressions import compile_path, compile_template, render_condition, render_value, search
+
+__all__ = [
+    "PageView",
+    "PreparedRequest",
+    "RequestOption",
+    "State",
+    "Step",
+    "StopRules",
+]
+
+
+class RequestOption(BaseModel):
+    """Where a paging value goes in the request."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, serialize_by_alias=True)
+
+    in_: Literal["query", "header", "body", "url"] = Field(
+        alias="in",
+        description=(
+            "query: a URL query parameter; header: an HTTP header; body: a dotted path into the JSON "
+            "body (e.g. 'input.offset'); url: the value is a URL or path that replaces the request URL "
+            "(next-links, cursor mode only)."
+        ),
+    )
+    name: str | None = Field(
+        default=None, description="Parameter, header or dotted body path name. Not used with in='url'."
+    )
+    template: str | None = Field(
+        default=None,
+        description=(
+            "Optional sandboxed Jinja template for the value, e.g. '{{ offset }},{{ page_size }}' for "
+            "APIs that want 'limit=<offset>,<limit>'. Variables: offset, page, cursor, page_size, value."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _name_required(self) -> RequestOption:
+        if self.in_ != "url" and not self.name:
+            raise ValueError(f"a request option with in='{self.in_}' needs a 'name'")
+        if self.template is not None:
+            compile_template(self.template, strict=True)
+        return self
+
+    def inject(self, request: PreparedRequest, value: Any, variables: dict[str, Any]) -> None:
+        """Put value (or its rendered template) where this option says."""
+        if self.template is not None:
+            value = render_value(self.template, {**variables, "value": value})
+        if self.in_ == "url":
+            request.replace_url(str(value))
+        elif self.in_ == "query":
+            assert self.name is not None
+            request.query[self.name] = str(value)
+        elif self.in_ == "header":
+            assert self.name is not None
+            request.headers[self.name] = str(value)
+        else:
+            assert self.name is not None
+            request.set_body_path(self.name, value)
+
+
+class State(BaseModel):
+    """Where a page is: the position to request, and what has been learned so far.
+
+    Stored per page in a session. ``offset`` is the count of records before the page
+    in every mode that knows it (page mode too, so totals work under silent caps).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    offset: int | None = None
+    page: int | None = None
+    cursor: str | None = None
+    page_size: int | None = None
+    learned_page_size: int | None = None
+    unconfirmed_short: int | None = None
+    empty_run: int = 0
+
+    def position(self) -> str:
+        """A key identifying the requested position; a repeat in a session means a loop."""
+        return f"o={self.offset}|p={self.page}|c={self.cursor}"
+
+
+@dataclass
+class PreparedRequest:
+    """A request being built: the source's request with paging values applied."""
+
+    method: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+
+    def copy(self) -> PreparedRequest:
+        return PreparedRequest(
+            method=self.method,
+            url=self.url,
+            headers=dict(self.headers),
+            query=dict(self.query),
+            body=copy.deepcopy(self.body),
+        )
+
+    def replace_url(self, url: str) -> None:
+        """Follow a next-link: it replaces the URL and carries its own query string."""
+        self.url = urljoin(self.url, url)
+        self.query.clear()
+
+    def set_body_path(self, dotted: str, value: Any) -> None:
+        if self.body is None:
+            self.body = {}
+        if not isinstance(self.body, dict):
+            raise ValueError(f"cannot set body path {dotted!r}: the request body is not a JSON object")
+        target: dict[str, Any] = self.body
+        *parents, last = dotted.split(".")
+        for part in parents:
+            child = target.get(part)
+            if not isinstance(child, dict):
+                child = {}
+                target[part] = child
+            target = child
+        target[last] = value
+
+
+@dataclass
+class PageView:
+    """One response, as paginators see it."""
+
+    body: Any
+    headers: dict[str, str]
+    records: list[Any]
+    url: str
+    page_number: int
+    records_so_far: int
+    links: dict[str, str] = field(default_factory=dict)
+    source: str | None = None
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def template_variables(self) -> dict[str, Any]:
+        return {
+            "response": self.body,
+            "headers": self.headers,
+            "last_records": self.records,
+            "last_page_size": len(self.records),
+            "page_number": self.page_number,
+            "records_so_far": self.records_so_far,
+        }
+
+
+@dataclass
+class Step:
+    """What a paginator concluded from a page: the next state (None = last page) and why."""
+
+    next: State | None
+    total: int | None = None
+    reason: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+_SIGNAL_DOC = "JMESPath expression into the response body"
+
+
+def _check_path(value: str | None) -> str | None:
+    if value is not None:
+        compile_path(value)
+    return value
+
+
+class StopRules(BaseModel):
+    """Explicit end-of-data signals shared by the modes: has_more, total, stop_condition."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    has_more: str | None = Field(
+        default=None,
+        description=f"{_SIGNAL_DOC} that is true while more records exist, e.g. 'pagination.hasMore'.",
+    )
+    stop_condition: str | None = Field(
+        default=None,
+        description=(
+            "Sandboxed Jinja expression; paging stops when it renders true. Variables: response, headers, "
+            "last_records, last_page_size, page_number, records_so_far. "
+            "Example: '{{ response.more_results is false }}'."
+        ),
+    )
+
+    @field_validator("has_more")
+    @classmethod
+    def _valid_path(cls, value: str | None) -> str | None:
+        return _check_path(value)
+
+    @field_validator("stop_condition")
+    @classmethod
+    def _valid_condition(cls, value: str | None) -> str | None:
+        if value is not None:
+            text = value if "{{" in value or "{%" in value else "{{ " + value + " }}"
+            compile_template(text)
+        return value
+
+    def explicit_more(self, page: PageView) -> bool | None:
+        """True/False from has_more or stop_condition; None when the API gives no such signal."""
+        if self.stop_condition is not None and render_condition(self.stop_condition, page.template_variables()):
+            return False
+        if self.has_more is None:
+            return None
+        value = search(self.has_more, page.body)
+        if value is None:
+            return None
+        if not isinstance(value, bool):
+            raise ResponseShapeError(
+                f"has_more path {self.has_more!r} gave {type(value).__name__} {str(value)[:40]!r}, "
+                "expected true or false; fix the source's has_more path",
+                source=page.source,
+                url=page.url,
+            )
+        return value
+
+
+def read_int(path: str | None, page: PageView, what: str) -> int | None:
+    """Read an integer (total, next offset) at a JMESPath; None when absent."""
+    if path is None:
+        return None
+    value = search(path, page.body)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ResponseShapeError(
+            f"{what} path {path!r} gave {type(value).__name__}, expected an integer",
+            source=page.source,
+            url=page.url,
+        )
+    try:
+        return int(value)
+    except ValueError:
+        raise ResponseShapeError(
+            f"{what} path {path!r} gave {value!r}, expected an integer", source=page.source, url=page.url
+        ) from None
+
+
+def short_page_rule(count: int, state: State) -> tuple[bool, State, str | None]:
+    """Decide whether a page with no explicit signal ends the data.
+
+    Returns (more, state carrying what was learned, note). An empty page ends.
+    A page shorter than asked is the end only once the API's real page size is
+    known: an API that silently caps (asked 50, got 25) must not stop paging early,
+    so the first short page is checked by asking for the next one.
+    """
+    learned = state.learned_page_size
+    if count == 0:
+        return False, state, "empty page"
+    if state.unconfirmed_short is not None:
+        if count == state.unconfirmed_short:
+            note = f"the API returns at most {count} records per page; continuing with that page size"
+            return True, state.model_copy(update={"learned_page_size": count, "unconfirmed_short": None}), note
+        if count < state.unconfirmed_short:
+            return False, state.model_copy(update={"unconfirmed_short": None}), "short page"
+        return True, state.model_copy(update={"unconfirmed_short": None}), None
+    if learned is not None:
+        if count < learned:
+            return False, state, "short page"
+        return True, state, None
+    asked = state.page_size
+    if asked is None:
+        # The API chooses the page size: the first page teaches it.
+        return True, state.model_copy(update={"learned_page_size": count}), None
+    if count >= asked:
+        return True, state.model_copy(update={"learned_page_size": asked}), None
+    note = (
+        f"asked for {asked} records, got {count}; checking whether the API caps its page size "
+        "before treating this as the last page"
+    )
+    return True, state.model_copy(update={"unconfirmed_short": count}), note

@@ -1,0 +1,97 @@
+"""Offset/limit pagination: ``?limit=50&offset=100``.
+
+The next offset is the server's ``next_offset`` when it gives one, else the current
+offset plus the records actually received (never plus the page size: an API that
+returns fewer records than asked would otherwise lose the difference).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from mcp_paginate.errors import PaginationLoopError
+from mcp_paginate.paginators.base import (
+    PageView,
+    PreparedRequest,
+    RequestOption,
+    State,
+    Step,
+    StopRules,
+    _check_path,
+    read_int,
+    short_page_rule,
+)
+
+__all__ = ["OffsetPagination"]
+
+
+class OffsetPagination(StopRules):
+    """Offset/limit: the offset advances by the records received (or the server's next offset)."""
+
+    mode: Literal["offset"] = "offset"
+    page_size: int | None = Field(
+        default=None, ge=1, description="Records per request (the limit). Defaults to the source's cap."
+    )
+    limit_param: RequestOption | None = Field(
+        default=RequestOption.model_validate({"in": "query", "name": "limit"}),
+        description="Where the limit goes; null if the API takes no limit.",
+    )
+    offset_param: RequestOption = Field(
+        default=RequestOption.model_validate({"in": "query", "name": "offset"}),
+        description="Where the offset goes.",
+    )
+    start_offset: int = Field(default=0, ge=0, description="Offset of the first request.")
+    next_offset: str | None = Field(
+        default=None,
+        description="JMESPath to a server-given next offset, e.g. 'pagination.nextOffset'.",
+    )
+    total: str | None = Field(default=None, description="JMESPath to the total record count, e.g. 'total'.")
+
+    @field_validator("next_offset", "total")
+    @classmethod
+    def _valid_paths(cls, value: str | None) -> str | None:
+        return _check_path(value)
+
+    def first_state(self, page_size: int | None) -> State:
+        return State(offset=self.start_offset, page_size=page_size)
+
+    def apply(self, request: PreparedRequest, state: State) -> None:
+        variables = {"offset": state.offset, "page_size": state.page_size}
+        if self.limit_param is not None and state.page_size is not None:
+            self.limit_param.inject(request, state.page_size, variables)
+        self.offset_param.inject(request, state.offset, variables)
+
+    def next_state(self, page: PageView, state: State) -> Step:
+        offset = state.offset or 0
+        count = len(page.records)
+        total = read_int(self.total, page, "total")
+        explicit = self.explicit_more(page)
+        if explicit is False:
+            return Step(None, total, "the API said there are no more records")
+        server_next = read_int(self.next_offset, page, "next_offset")
+        next_offset = server_next if server_next is not None else offset + count
+        if next_offset <= offset and explicit is not False:
+            if count == 0:
+                # has_more (or a total) says more, but nothing came and nothing moved.
+                raise PaginationLoopError(
+                    f"the API returned an empty page at offset {offset} and no way forward "
+                    "while claiming more records; stopping instead of asking again",
+                    source=page.source,
+                )
+            raise PaginationLoopError(
+                f"the API's next offset {next_offset} does not move past the current offset {offset}",
+                source=page.source,
+            )
+        advanced = state.model_copy(update={"offset": next_offset})
+        if total is not None:
+            if next_offset >= total:
+                return Step(None, total, f"reached the total of {total} records")
+            return Step(advanced, total)
+        if explicit is True:
+            return Step(advanced, total)
+        more, learned, note = short_page_rule(count, advanced)
+        if not more:
+            return Step(None, total, note, [])
+        return Step(learned, total, None, [note] if note else [])
