@@ -1,0 +1,98 @@
+"""Paging sessions as stored data, and the opaque cursors that name their pages.
+
+A cursor is ``<session id>.<page number>``: the session id is 144 bits from the
+OS CSPRNG, so cursors cannot be guessed; the page number lets one session mint a
+cursor for every page it has reached, each of which can be re-read.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mcp_paginate.errors import CursorError
+from mcp_paginate.paginators import AutoPagination, ConcretePagination, State
+
+__all__ = ["AdHocRequest", "ResultsMeta", "SessionRecord", "format_cursor", "new_id", "parse_cursor"]
+
+_CURSOR = re.compile(r"^([A-Za-z0-9_-]{24})\.(\d{1,9})$")
+
+
+def new_id() -> str:
+    """A fresh, unguessable id (144 bits, URL-safe, 24 characters)."""
+    return secrets.token_urlsafe(18)
+
+
+def format_cursor(session_id: str, page: int) -> str:
+    return f"{session_id}.{page}"
+
+
+def parse_cursor(cursor: str) -> tuple[str, int]:
+    """Split a cursor into (session id, page number).
+
+    Raises:
+        CursorError: the text is not a cursor this server could have minted.
+    """
+    match = _CURSOR.match(cursor.strip()) if isinstance(cursor, str) else None
+    if match is None:
+        raise CursorError(
+            "that cursor is not one this server minted; pass a cursor or next_cursor exactly as an "
+            "earlier list_page/fetch_all result gave it, or start again with source=…"
+        )
+    return match.group(1), int(match.group(2))
+
+
+class AdHocRequest(BaseModel):
+    """A request the assistant describes directly (hosts from server.allowed_hosts only)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(description="Absolute http(s) URL of the first page, on an allowed host.")
+    method: str = Field(default="GET", description="HTTP method, usually GET (POST for search APIs).")
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers.")
+    query: dict[str, str | int | float | bool] = Field(default_factory=dict, description="Query parameters.")
+    body: Any = Field(default=None, description="JSON body, for POST-style list endpoints.")
+    records: str | None = Field(
+        default=None,
+        description="JMESPath to the record list, e.g. 'data' or 'results'. Default: found automatically.",
+    )
+
+
+class SessionRecord(BaseModel):
+    """Everything needed to (re)build any page of a session, minus secrets."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    source: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    request: AdHocRequest | None = None
+    pagination: ConcretePagination | AutoPagination = Field(discriminator="mode")
+    detected: dict[str, Any] | None = None
+    page_size: int | None = None
+    fields: list[str] | None = None
+    owner: str | None = None
+    created: float = Field(default_factory=time.time)
+    expires: float = 0.0
+
+
+class ResultsMeta(BaseModel):
+    """A stored fetch_all result set, kept in chunks (one per page fetched)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    session_id: str
+    count: int = 0
+    chunks: int = 0
+    complete: bool = False
+    stop_reason: str | None = None
+    owner: str | None = None
+    created: float = Field(default_factory=time.time)
+    expires: float = 0.0
+
+

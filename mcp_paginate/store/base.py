@@ -1,0 +1,79 @@
+"""The session store interface: sessions, the state of every page reached, fetch_all results.
+
+Three backends implement it (`memory://`, `sqlite:///`, `redis://`); one contract test
+suite runs against all of them. Every write that two callers may race on is atomic
+("insert if absent"), so replicas sharing a store never lose or fork page state.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Any
+
+from mcp_paginate.paginators import State
+from mcp_paginate.sessions import ResultsMeta, SessionRecord
+
+__all__ = ["PageSlot", "Store"]
+
+
+@dataclass(frozen=True)
+class PageSlot:
+    """The outcome of storing a page's state.
+
+    ``state`` is what the store holds for that page (the earlier value if one was
+    there); ``repeats`` is the number of an *earlier* page with the same position,
+    i.e. the API led back to where it had been: a loop.
+    """
+
+    state: State
+    repeats: int | None = None
+
+
+class Store(abc.ABC):
+    """Async storage for paging sessions and fetch_all results."""
+
+    url: str = ""
+
+    @abc.abstractmethod
+    async def put_session(self, session: SessionRecord) -> None:
+        """Create or replace a session (its pages are kept)."""
+
+    @abc.abstractmethod
+    async def get_session(self, session_id: str) -> SessionRecord | None:
+        """The session, or None if unknown or expired."""
+
+    @abc.abstractmethod
+    async def add_page(self, session_id: str, number: int, state: State) -> PageSlot:
+        """Store page ``number``'s state unless one is stored; detect a repeated position."""
+
+    @abc.abstractmethod
+    async def get_page(self, session_id: str, number: int) -> State | None:
+        """The stored state of page ``number``, or None if that page was never reached."""
+
+    @abc.abstractmethod
+    async def put_results(self, meta: ResultsMeta) -> None:
+        """Create or update a result set's metadata."""
+
+    @abc.abstractmethod
+    async def get_results(self, results_id: str) -> ResultsMeta | None:
+        """A result set's metadata, or None if unknown or expired."""
+
+    @abc.abstractmethod
+    async def put_chunk(self, results_id: str, index: int, records: list[Any]) -> None:
+        """Store chunk ``index`` of a result set."""
+
+    @abc.abstractmethod
+    async def get_chunk(self, results_id: str, index: int) -> list[Any] | None:
+        """Chunk ``index`` of a result set, or None."""
+
+    @abc.abstractmethod
+    async def purge_expired(self) -> int:
+        """Delete expired sessions and results; return how many were removed."""
+
+    @abc.abstractmethod
+    async def counts(self) -> dict[str, int]:
+        """How many live sessions and result sets are held (for limits and health)."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

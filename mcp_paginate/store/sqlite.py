@@ -1,0 +1,212 @@
+"""``sqlite:///PATH``: the default store; survives restarts of the MCP host's server process.
+
+One connection in WAL mode, used from worker threads under a lock; several server
+processes may share the file (SQLite's own locking, with a busy timeout). Page
+inserts are ``INSERT OR IGNORE`` with a unique (session, position) index, so a race
+between two callers keeps one state per page and still detects loops.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio.to_thread
+
+from mcp_paginate.errors import StoreError
+from mcp_paginate.paginators import State
+from mcp_paginate.sessions import ResultsMeta, SessionRecord
+from mcp_paginate.store.base import PageSlot, Store
+
+__all__ = ["SqliteStore"]
+
+_T = TypeVar("_T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY, data TEXT NOT NULL, created REAL NOT NULL, expires REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pages (
+    session_id TEXT NOT NULL, number INTEGER NOT NULL, position TEXT NOT NULL, state TEXT NOT NULL,
+    PRIMARY KEY (session_id, number)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS pages_position ON pages (session_id, position);
+CREATE TABLE IF NOT EXISTS results (
+    id TEXT PRIMARY KEY, data TEXT NOT NULL, created REAL NOT NULL, expires REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    results_id TEXT NOT NULL, idx INTEGER NOT NULL, records TEXT NOT NULL, PRIMARY KEY (results_id, idx)
+);
+CREATE INDEX IF NOT EXISTS sessions_expires ON sessions (expires);
+CREATE INDEX IF NOT EXISTS results_expires ON results (expires);
+"""
+
+
+class SqliteStore(Store):
+    """Sessions, pages and results in one SQLite file."""
+
+    def __init__(self, path: Path, *, max_sessions: int = 10000, max_results: int = 200) -> None:
+        self.url = f"sqlite:///{path}"
+        self.max_sessions = max_sessions
+        self.max_results = max_results
+        self._lock = threading.Lock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=10.0, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open the session store at {path}: {exc}") from exc
+
+    async def _run(self, function: Callable[[sqlite3.Connection], _T]) -> _T:
+        def locked() -> _T:
+            with self._lock:
+                try:
+                    return function(self._db)
+                except sqlite3.Error as exc:
+                    raise StoreError(f"session store error ({self.url}): {exc}") from exc
+
+        return await anyio.to_thread.run_sync(locked)
+
+    async def put_session(self, session: SessionRecord) -> None:
+        data = session.model_dump_json()
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT OR REPLACE INTO sessions (id, data, created, expires) VALUES (?, ?, ?, ?)",
+                (session.id, data, session.created, session.expires),
+            )
+            (count,) = db.execute("SELECT count(*) FROM sessions").fetchone()
+            if count > self.max_sessions:
+                victims = db.execute(
+                    "SELECT id FROM sessions ORDER BY created LIMIT ?", (count - self.max_sessions,)
+                ).fetchall()
+                _delete_sessions(db, [v[0] for v in victims])
+
+        await self._run(write)
+
+    async def get_session(self, session_id: str) -> SessionRecord | None:
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT data FROM sessions WHERE id = ? AND expires >= ?", (session_id, time.time())
+            ).fetchone()
+        )
+        return None if row is None else SessionRecord.model_validate_json(row[0])
+
+    async def add_page(self, session_id: str, number: int, state: State) -> PageSlot:
+        position, data = state.position(), state.model_dump_json()
+
+        def write(db: sqlite3.Connection) -> PageSlot:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute(
+                    "SELECT state FROM pages WHERE session_id = ? AND number = ?", (session_id, number)
+                ).fetchone()
+                if row is not None:
+                    return PageSlot(State.model_validate_json(row[0]))
+                earlier = db.execute(
+                    "SELECT number FROM pages WHERE session_id = ? AND position = ?", (session_id, position)
+                ).fetchone()
+                if earlier is not None:
+                    return PageSlot(state, repeats=int(earlier[0]))
+                db.execute(
+                    "INSERT INTO pages (session_id, number, position, state) VALUES (?, ?, ?, ?)",
+                    (session_id, number, position, data),
+                )
+                return PageSlot(state)
+            finally:
+                db.execute("COMMIT")
+
+        return await self._run(write)
+
+    async def get_page(self, session_id: str, number: int) -> State | None:
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT state FROM pages WHERE session_id = ? AND number = ?", (session_id, number)
+            ).fetchone()
+        )
+        return None if row is None else State.model_validate_json(row[0])
+
+    async def put_results(self, meta: ResultsMeta) -> None:
+        data = meta.model_dump_json()
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT OR REPLACE INTO results (id, data, created, expires) VALUES (?, ?, ?, ?)",
+                (meta.id, data, meta.created, meta.expires),
+            )
+            (count,) = db.execute("SELECT count(*) FROM results").fetchone()
+            if count > self.max_results:
+                victims = db.execute(
+                    "SELECT id FROM results ORDER BY created LIMIT ?", (count - self.max_results,)
+                ).fetchall()
+                _delete_results(db, [v[0] for v in victims])
+
+        await self._run(write)
+
+    async def get_results(self, results_id: str) -> ResultsMeta | None:
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT data FROM results WHERE id = ? AND expires >= ?", (results_id, time.time())
+            ).fetchone()
+        )
+        return None if row is None else ResultsMeta.model_validate_json(row[0])
+
+    async def put_chunk(self, results_id: str, index: int, records: list[Any]) -> None:
+        data = json.dumps(records, separators=(",", ":"))
+        await self._run(
+            lambda db: db.execute(
+                "INSERT OR REPLACE INTO chunks (results_id, idx, records) VALUES (?, ?, ?)",
+                (results_id, index, data),
+            )
+        )
+
+    async def get_chunk(self, results_id: str, index: int) -> list[Any] | None:
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT records FROM chunks WHERE results_id = ? AND idx = ?", (results_id, index)
+            ).fetchone()
+        )
+        return None if row is None else list(json.loads(row[0]))
+
+    async def purge_expired(self) -> int:
+        now = time.time()
+
+        def purge(db: sqlite3.Connection) -> int:
+            sessions = [r[0] for r in db.execute("SELECT id FROM sessions WHERE expires < ?", (now,))]
+            results = [r[0] for r in db.execute("SELECT id FROM results WHERE expires < ?", (now,))]
+            _delete_sessions(db, sessions)
+            _delete_results(db, results)
+            return len(sessions) + len(results)
+
+        return await self._run(purge)
+
+    async def counts(self) -> dict[str, int]:
+        def count(db: sqlite3.Connection) -> dict[str, int]:
+            now = time.time()
+            (sessions,) = db.execute("SELECT count(*) FROM sessions WHERE expires >= ?", (now,)).fetchone()
+            (results,) = db.execute("SELECT count(*) FROM results WHERE expires >= ?", (now,)).fetchone()
+            return {"sessions": int(sessions), "results": int(results)}
+
+        return await self._run(count)
+
+    async def aclose(self) -> None:
+        await self._run(lambda db: db.close())
+
+
+def _delete_sessions(db: sqlite3.Connection, ids: list[str]) -> None:
+    for session_id in ids:
+        db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+        db.execute("DELETE FROM pages WHERE session_id = ?", (session_id,))
+
+
+def _delete_results(db: sqlite3.Connection, ids: list[str]) -> None:
+    for results_id in ids:
+        db.execute("DELETE FROM results WHERE id = ?", (results_id,))
+        db.execute("DELETE FROM chunks WHERE results_id = ?", (results_id,))
