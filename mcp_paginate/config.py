@@ -43,6 +43,7 @@ __all__ = [
     "SourceConfig",
     "default_config_path",
     "load_config",
+    "query_text",
 ]
 
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -232,7 +233,7 @@ class SourceConfig(BaseModel):
             method=self.method,
             url=fill_text(self.url, in_url=True),
             headers={k: str(v) for k, v in fill(self.headers).items() if v is not None},
-            query={k: _query_text(v) for k, v in fill(self.query).items() if v is not None},
+            query={k: query_text(v) for k, v in fill(self.query).items() if v is not None},
             body=_drop_none(fill(self.body)),
         )
 
@@ -359,7 +360,7 @@ def _drop_none(value: Any) -> Any:
     return value
 
 
-def _query_text(value: Any) -> str:
+def query_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

@@ -108,8 +108,10 @@ class OriginPolicy:
         if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
             raise HostNotAllowedError(f"refusing {parts.scheme or 'relative'} URL: only http(s) URLs can be requested", source=source)
         same_origin = origin_of(url) == self.home
+        if same_origin:
+            return False  # the home origin was checked when the session started
         listed = self.host_listed(url)
-        if not same_origin and not listed:
+        if not listed:
             host, port = _host_port(url)
             raise HostNotAllowedError(
                 f"refusing to follow a link to {host}:{port}: it is outside the source's origin "
@@ -118,7 +120,7 @@ class OriginPolicy:
             )
         if self.ad_hoc:
             self._check_address(url, source)
-        return not same_origin
+        return True
 
     def check_start(self, url: str, *, source: str | None = None) -> None:
         """An ad-hoc request's first URL must be on an allowed host."""

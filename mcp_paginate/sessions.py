@@ -1,8 +1,10 @@
 """Paging sessions as stored data, and the opaque cursors that name their pages.
 
-A cursor is ``<session id>.<page number>``: the session id is 144 bits from the
-OS CSPRNG, so cursors cannot be guessed; the page number lets one session mint a
-cursor for every page it has reached, each of which can be re-read.
+A cursor is ``<session id>.<page number>[.<skip>]``: the session id is 144 bits
+from the OS CSPRNG, so cursors cannot be guessed; the page number lets one session
+mint a cursor for every page it has reached, each of which can be re-read; ``skip``
+continues inside a page that a result had to cut short (inline budget, max_records),
+so nothing is skipped or repeated.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from mcp_paginate.paginators import AutoPagination, ConcretePagination, State
 
 __all__ = ["AdHocRequest", "ResultsMeta", "SessionRecord", "format_cursor", "new_id", "parse_cursor"]
 
-_CURSOR = re.compile(r"^([A-Za-z0-9_-]{24})\.(\d{1,9})$")
+_CURSOR = re.compile(r"^([A-Za-z0-9_-]{24})\.(\d{1,9})(?:\.(\d{1,9}))?$")
 
 
 def new_id() -> str:
@@ -27,12 +29,12 @@ def new_id() -> str:
     return secrets.token_urlsafe(18)
 
 
-def format_cursor(session_id: str, page: int) -> str:
-    return f"{session_id}.{page}"
+def format_cursor(session_id: str, page: int, skip: int = 0) -> str:
+    return f"{session_id}.{page}.{skip}" if skip else f"{session_id}.{page}"
 
 
-def parse_cursor(cursor: str) -> tuple[str, int]:
-    """Split a cursor into (session id, page number).
+def parse_cursor(cursor: str) -> tuple[str, int, int]:
+    """Split a cursor into (session id, page number, records to skip in that page).
 
     Raises:
         CursorError: the text is not a cursor this server could have minted.
@@ -43,7 +45,7 @@ def parse_cursor(cursor: str) -> tuple[str, int]:
             "that cursor is not one this server minted; pass a cursor or next_cursor exactly as an "
             "earlier list_page/fetch_all result gave it, or start again with source=…"
         )
-    return match.group(1), int(match.group(2))
+    return match.group(1), int(match.group(2)), int(match.group(3) or 0)
 
 
 class AdHocRequest(BaseModel):

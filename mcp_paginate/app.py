@@ -1,0 +1,85 @@
+"""The application context: config, store, HTTP client, redactor and throttles, opened once.
+
+The MCP server's lifespan opens one `AppContext`; tests and the CLI open their own
+(with a `memory://` store, an httpx mock transport, or the sample API's URL).
+
+Example::
+
+    async with open_app(load_config(None), "memory://") as app:
+        page = await list_page(app, source="alloy", params={...})
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import httpx2
+
+from mcp_paginate.config import AppConfig
+from mcp_paginate.http import HttpClient, RetryPolicy
+from mcp_paginate.redaction import Redactor
+from mcp_paginate.store import Store, open_store
+from mcp_paginate.throttle import Throttle
+
+__all__ = ["AppContext", "open_app"]
+
+
+@dataclass
+class AppContext:
+    """Everything a tool call needs; one per server process."""
+
+    config: AppConfig
+    store: Store
+    http: HttpClient
+    redactor: Redactor
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    throttles: dict[str, Throttle] = field(default_factory=dict)
+
+    def throttle(self, key: str, concurrency: int, rate_limit: float | None) -> Throttle:
+        """The shared throttle for a source (or an ad-hoc origin)."""
+        throttle = self.throttles.get(key)
+        if throttle is None or throttle.concurrency != concurrency or throttle.rate_limit != rate_limit:
+            throttle = Throttle(concurrency, rate_limit)
+            self.throttles[key] = throttle
+        return throttle
+
+
+@asynccontextmanager
+async def open_app(
+    config: AppConfig,
+    store_url: str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    transport: httpx2.AsyncBaseTransport | None = None,
+) -> AsyncIterator[AppContext]:
+    """Open the store and HTTP client for a config; close both on exit."""
+    settings = config.server
+    environment = dict(os.environ if environ is None else environ)
+    redactor = Redactor()
+    for name in ("ALLOY_API_KEY",):
+        if environment.get(name):
+            redactor.add(environment[name])
+    for source in config.sources.values():
+        for name in source.env_references():
+            if environment.get(name):
+                redactor.add(environment[name])
+    store = open_store(store_url, max_sessions=settings.max_sessions, max_results=settings.max_stored_results)
+    http = HttpClient(
+        RetryPolicy(
+            retries=settings.retries,
+            backoff_base=settings.backoff_base_seconds,
+            retry_after_cap=settings.retry_after_cap_seconds,
+            timeout=settings.request_timeout_seconds,
+            max_response_bytes=settings.max_response_bytes,
+        ),
+        transport=transport,
+    )
+    try:
+        await store.purge_expired()
+        yield AppContext(config=config, store=store, http=http, redactor=redactor, environ=environment)
+    finally:
+        await http.aclose()
+        await store.aclose()

@@ -1,0 +1,177 @@
+"""The ``mcp-paginate`` command: serve, demo, fetch, sources.
+
+Errors a user can fix are printed as one clear line on stderr with exit status 2
+(never a traceback); secrets are redacted from everything printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import anyio
+
+from mcp_paginate.config import AppConfig, default_config_path, load_config
+from mcp_paginate.errors import PaginateError
+from mcp_paginate.store import default_store_url
+
+__all__ = ["main"]
+
+
+def _load(args: argparse.Namespace) -> AppConfig:
+    path = Path(args.config).expanduser() if args.config else default_config_path()
+    return load_config(path)
+
+
+def _store_url(args: argparse.Namespace) -> str:
+    return str(getattr(args, "store", None) or default_store_url())
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from mcp_paginate.server import create_server
+
+    config = _load(args)
+    server = create_server(config, _store_url(args))
+    if args.transport == "stdio":
+        server.run("stdio")
+        return 0
+    from mcp_paginate.http_app import run_http
+
+    run_http(server, config, host=args.host, port=args.port)
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    config = _load(args)
+    console = Console()
+    where = config.path or "built-in defaults (no config file)"
+    console.print(f"config: {where}")
+    table = Table("source", "mode", "max page size", "params", "description")
+    problems = []
+    for name, source in sorted(config.sources.items()):
+        params = ", ".join(
+            f"{key}{'' if spec.required and spec.default is None else '?'}" for key, spec in source.params.items()
+        )
+        table.add_row(name, source.pagination.mode, str(source.max_page_size or "-"), params, source.description)
+        missing = sorted(v for v in source.env_references() if not os.environ.get(v))
+        if missing:
+            problems.append(f"source {name!r} needs environment variables that are not set: {', '.join(missing)}")
+    console.print(table)
+    hosts = ", ".join(config.server.allowed_hosts) or "none (ad-hoc requests disabled)"
+    console.print(f"ad-hoc requests may reach: {hosts}")
+    if args.check:
+        from mcp_paginate.checks import check_sources
+
+        ok = anyio.run(check_sources, config, console)
+        if not ok:
+            return 1
+    for problem in problems:
+        console.print(f"[yellow]warning:[/] {problem}")
+    return 0
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from mcp_paginate.fetch_cli import run_fetch
+
+    config = _load(args)
+    params = _parse_params(args.param or [])
+    return run_fetch(
+        config,
+        source=args.source,
+        params=params,
+        out=args.out,
+        max_records=args.max_records,
+        fields=args.fields.split(",") if args.fields else None,
+        cursor=args.cursor,
+        store_url=_store_url(args),
+    )
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from mcp_paginate.demo import run_demo
+
+    return run_demo()
+
+
+def _parse_params(pairs: Sequence[str]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise PaginateError(f"-p takes name=value, got {pair!r}")
+        try:
+            params[name] = json.loads(value) if value[:1] in "{[" else value
+        except ValueError:
+            raise PaginateError(f"-p {name}: the value looks like JSON but does not parse: {value!r}") from None
+    return params
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mcp-paginate",
+        description="An MCP server that pages through REST APIs one page at a time, or drains them.",
+    )
+    from mcp_paginate import __version__
+
+    parser.add_argument("--version", action="version", version=f"mcp-paginate {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def with_config(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--config", help="config file (default: $MCP_PAGINATE_CONFIG or ~/.config/mcp-paginate/config.toml)")
+
+    serve = commands.add_parser("serve", help="run the MCP server (stdio by default, as MCP hosts expect)")
+    with_config(serve)
+    serve.add_argument("--store", help="memory://, sqlite:///PATH or redis://HOST:PORT/DB (default: $MCP_PAGINATE_STORE or a sqlite file)")
+    serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    serve.set_defaults(handler=cmd_serve)
+
+    demo = commands.add_parser("demo", help="run a self-contained demo against the built-in sample API")
+    demo.set_defaults(handler=cmd_demo)
+
+    fetch = commands.add_parser("fetch", help="drain a source from the terminal to JSON Lines")
+    with_config(fetch)
+    fetch.add_argument("source", help="a configured source name (see: mcp-paginate sources)")
+    fetch.add_argument("-p", "--param", action="append", metavar="NAME=VALUE", help="a source param (repeatable)")
+    fetch.add_argument("--out", help="write JSON Lines here (default: stdout)")
+    fetch.add_argument("--max-records", type=int, help="stop after this many records")
+    fetch.add_argument("--fields", help="comma-separated dotted fields to keep, e.g. id,name,owner.email")
+    fetch.add_argument("--cursor", help="resume from a cursor printed by an interrupted fetch")
+    fetch.add_argument("--store", help="store URL, to resume cursors across runs (default: the sqlite store)")
+    fetch.set_defaults(handler=cmd_fetch)
+
+    sources = commands.add_parser("sources", help="list configured sources and check the config")
+    with_config(sources)
+    sources.add_argument("--check", action="store_true", help="fetch one page of each source and report")
+    sources.set_defaults(handler=cmd_sources)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        sys.exit(2)
+    try:
+        code = args.handler(args)
+    except PaginateError as exc:
+        _error(str(exc))
+        code = 2
+    except KeyboardInterrupt:
+        _error("interrupted")
+        code = 130
+    sys.exit(code)
+
+
+def _error(message: str, stream: TextIO | None = None) -> None:
+    print(f"mcp-paginate: error: {message}", file=stream or sys.stderr)

@@ -1,0 +1,81 @@
+"""Serving over streamable HTTP: bearer-token auth, a health endpoint, loopback by default.
+
+Nothing a later request needs is kept in process memory (sessions live in the store),
+so several replicas can sit behind one load balancer with a shared ``redis://`` store.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mcp_paginate import __version__
+from mcp_paginate.config import AppConfig
+
+__all__ = ["auth_tokens", "build_http_app", "run_http"]
+
+
+def auth_tokens(config: AppConfig, environ: dict[str, str] | None = None) -> list[str]:
+    """Accepted bearer tokens: ``server.auth_token`` (``${ENV}`` allowed) and ``$MCP_PAGINATE_AUTH_TOKEN``."""
+    environment = dict(os.environ if environ is None else environ)
+    tokens = []
+    configured = config.server.auth_token
+    if configured:
+        if configured.startswith("${") and configured.endswith("}"):
+            configured = environment.get(configured[2:-1], "")
+        tokens.extend(t.strip() for t in configured.split(",") if t.strip())
+    if environment.get("MCP_PAGINATE_AUTH_TOKEN"):
+        tokens.extend(t.strip() for t in environment["MCP_PAGINATE_AUTH_TOKEN"].split(",") if t.strip())
+    return tokens
+
+
+class BearerAuth:
+    """Refuse requests to the MCP endpoint without one of the accepted bearer tokens."""
+
+    def __init__(self, app: ASGIApp, tokens: list[str]) -> None:
+        self.app = app
+        self.tokens = [t.encode() for t in tokens]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.tokens and scope.get("path") != "/health":
+            given = b""
+            for name, value in scope.get("headers", []):
+                if name == b"authorization" and value[:7].lower() == b"bearer ":
+                    given = value[7:].strip()
+            if not any(hmac.compare_digest(given, token) for token in self.tokens):
+                body = json.dumps({"error": "missing or invalid bearer token"}).encode()
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def build_http_app(server: MCPServer[Any], config: AppConfig, *, host: str = "127.0.0.1") -> ASGIApp:
+    """The ASGI app: ``/mcp`` (stateless streamable HTTP) and ``/health``."""
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+
+    @server.custom_route("/health", methods=["GET"])
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    app = server.streamable_http_app(stateless_http=True, host=host)
+    return BearerAuth(app, auth_tokens(config))
+
+
+def run_http(server: MCPServer[Any], config: AppConfig, *, host: str, port: int) -> None:
+    import uvicorn
+
+    app = build_http_app(server, config, host=host)
+    uvicorn.run(app, host=host, port=port, log_level="warning", ws="none")

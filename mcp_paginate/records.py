@@ -1,0 +1,93 @@
+"""Finding the record list in a response, and trimming records to the fields asked for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp_paginate.errors import ResponseShapeError
+from mcp_paginate.expressions import search
+
+__all__ = ["RECORD_KEYS", "extract_records", "find_records_path", "project"]
+
+RECORD_KEYS = ("data", "results", "items", "records", "entries", "values", "value")
+
+
+def find_records_path(body: Any) -> str | None:
+    """The default records location: the body if it is a list, else the first list among
+    the usual keys, else the only list at top level. None when nothing fits."""
+    if isinstance(body, list):
+        return "@"
+    if not isinstance(body, dict):
+        return None
+    for key in RECORD_KEYS:
+        if isinstance(body.get(key), list):
+            return key
+    lists = [key for key, value in body.items() if isinstance(value, list)]
+    if len(lists) == 1:
+        return _quote(lists[0])
+    return None
+
+
+def _quote(key: str) -> str:
+    return key if key.isidentifier() else '"' + key.replace('"', '\\"') + '"'
+
+
+def extract_records(body: Any, path: str | None, *, source: str | None = None, url: str | None = None) -> list[Any]:
+    """The records of one response.
+
+    Raises:
+        ResponseShapeError: the path is missing or not a list (the message names the
+            path and what was found), or no default location fits.
+    """
+    if path is None:
+        if body is None:
+            return []
+        path = find_records_path(body)
+        if path is None:
+            raise ResponseShapeError(
+                f"cannot find the record list in the response ({_describe(body)}); set records to a "
+                "JMESPath such as 'data' or 'results.items'",
+                source=source,
+                url=url,
+            )
+    value = search(path, body)
+    if value is None:
+        raise ResponseShapeError(
+            f"records path {path!r} is missing from the response ({_describe(body)}); fix the records path",
+            source=source,
+            url=url,
+        )
+    if not isinstance(value, list):
+        raise ResponseShapeError(
+            f"records path {path!r} gave {type(value).__name__}, not a list ({_describe(body)})",
+            source=source,
+            url=url,
+        )
+    return value
+
+
+def _describe(body: Any) -> str:
+    if isinstance(body, dict):
+        keys = ", ".join(list(map(str, body))[:12]) or "none"
+        return f"top-level keys: {keys}"
+    return f"the body is a {type(body).__name__}"
+
+
+def project(record: Any, fields: list[str]) -> Any:
+    """Keep only the given dotted fields of a record (missing ones are left out)."""
+    if not isinstance(record, dict):
+        return record
+    out: dict[str, Any] = {}
+    for dotted in fields:
+        parts = dotted.split(".")
+        value: Any = record
+        for part in parts:
+            if not isinstance(value, dict) or part not in value:
+                break
+            value = value[part]
+        else:
+            target = out
+            for part in parts[:-1]:
+                target = target.setdefault(part, {})
+            target[parts[-1]] = value
+    return out

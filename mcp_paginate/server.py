@@ -1,0 +1,292 @@
+"""MCP wiring: the only module that imports ``mcp``.
+
+`create_server` builds an `MCPServer` whose lifespan opens one `AppContext`, and
+registers `list_sources`, `list_page`, `fetch_all` and the results resource. Our
+errors become `ToolError`s here (the only text an assistant sees of a failure),
+redacted and with what to do next.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import httpx2
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field
+
+from mcp_paginate import __version__
+from mcp_paginate import tools as core
+from mcp_paginate.app import AppContext, open_app
+from mcp_paginate.config import AppConfig
+from mcp_paginate.errors import PaginateError, UpstreamStatusError
+from mcp_paginate.paginators import Pagination
+from mcp_paginate.sessions import AdHocRequest
+
+__all__ = ["create_server"]
+
+INSTRUCTIONS = """\
+Page through REST APIs. Call list_sources first to see the configured sources and their params.
+Read one page at a time with list_page(source=..., params={...}); continue with
+list_page(cursor=<next_cursor>) until next_cursor is null. Passing the same cursor again re-reads
+that page (safe to retry). To get everything at once use fetch_all(source=..., params={...});
+it returns what fits inline plus results_uri (an MCP resource with every record), and on failure a
+next_cursor to resume from. Use fields=[...] to keep only the fields you need.
+"""
+
+READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=True, idempotent_hint=True, destructive_hint=False)
+
+SourceArg = Annotated[
+    str | None,
+    Field(description="Name of a configured source from list_sources, e.g. 'alloy'. Omit when passing cursor."),
+]
+ParamsArg = Annotated[
+    dict[str, Any] | None,
+    Field(description="Values for the source's params, e.g. {'connector': 'hubspot', 'action': 'listContacts'}."),
+]
+RequestArg = Annotated[
+    AdHocRequest | None,
+    Field(
+        description=(
+            "Ad-hoc request instead of a source: {url, method, headers, query, body, records}. Only hosts in "
+            "the server's allowed_hosts (see list_sources.ad_hoc) can be reached."
+        )
+    ),
+]
+PaginationArg = Annotated[
+    Pagination | None,
+    Field(
+        description=(
+            "How the API paginates, chosen by 'mode'. offset: {mode:'offset', limit_param, offset_param, "
+            "next_offset, has_more, total}; page: {mode:'page', page_param, size_param, start_page, total_pages}; "
+            "cursor: {mode:'cursor', next:{body:'meta.next_token'} or {header:'X-Next'} or {link:'next'} or "
+            "{last_record:'id'}, cursor_param:{in:'query', name:'cursor'} or {in:'url'}}; none: one page; "
+            "auto: detect from the first response. Defaults to the source's, or auto for ad-hoc requests."
+        )
+    ),
+]
+CursorArg = Annotated[
+    str | None,
+    Field(description="cursor or next_cursor from an earlier result: re-reads or continues that session."),
+]
+PageSizeArg = Annotated[
+    int | None,
+    Field(ge=1, description="Records per request; above the source's max_page_size it is clamped (with a note)."),
+]
+FieldsArg = Annotated[
+    list[str] | None,
+    Field(description="Keep only these (dotted) fields of each record, e.g. ['id', 'name', 'owner.email']."),
+]
+
+
+def create_server(
+    config: AppConfig,
+    store_url: str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    transport: httpx2.AsyncBaseTransport | None = None,
+) -> MCPServer[AppContext]:
+    """The MCP server for a config and store URL."""
+
+    @asynccontextmanager
+    async def lifespan(server: MCPServer[AppContext]) -> AsyncIterator[AppContext]:
+        async with open_app(config, store_url, environ=environ, transport=transport) as app:
+            yield app
+
+    server: MCPServer[AppContext] = MCPServer(
+        "mcp-paginate",
+        title="mcp-paginate",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        lifespan=lifespan,
+    )
+
+    @server.tool(annotations=READ_ONLY, title="List sources")
+    async def list_sources(ctx: Context[AppContext, Any]) -> core.SourcesResult:
+        """List the API sources this server can page through: name, description, params (required or
+        not), pagination mode and max page size; and whether ad-hoc requests are allowed, to which hosts.
+
+        Example: list_sources() -> {"sources": [{"name": "alloy", "params": [...]}], "ad_hoc": {...}}
+        """
+        return await core.list_sources(_app(ctx))
+
+    @server.tool(annotations=READ_ONLY, title="Read one page")
+    async def list_page(
+        ctx: Context[AppContext, Any],
+        source: SourceArg = None,
+        params: ParamsArg = None,
+        request: RequestArg = None,
+        pagination: PaginationArg = None,
+        cursor: CursorArg = None,
+        page_size: PageSizeArg = None,
+        fields: FieldsArg = None,
+    ) -> Annotated[CallToolResult, core.ListPageResult]:
+        """Read one page of records. Start with source (+params) or request; continue with
+        cursor=next_cursor from the previous result until next_cursor is null. Passing the same cursor
+        twice returns the same page, so a retried call never skips or repeats records.
+
+        Example: list_page(source="alloy", params={"connector": "hubspot", "action": "listContacts"},
+        page_size=50), then list_page(cursor="<next_cursor>").
+        """
+        app = _app(ctx)
+        result = await _call(
+            app,
+            core.list_page(
+                app,
+                source=source,
+                params=params,
+                request=request.model_dump() if request else None,
+                pagination=pagination.model_dump(by_alias=True) if pagination else None,
+                cursor=cursor,
+                page_size=page_size,
+                fields=fields,
+                owner=_caller(ctx),
+            ),
+        )
+        more = "more available — pass next_cursor to continue" if result.has_more else "no more pages"
+        total = f" of {result.total}" if result.total is not None else ""
+        summary = f"Page {result.page.number} · {result.page.size} records ({result.seen.records}{total} so far) · {more}"
+        return _respond(summary, result)
+
+    @server.tool(annotations=READ_ONLY, title="Fetch all pages")
+    async def fetch_all(
+        ctx: Context[AppContext, Any],
+        source: SourceArg = None,
+        params: ParamsArg = None,
+        request: RequestArg = None,
+        pagination: PaginationArg = None,
+        cursor: Annotated[
+            str | None, Field(description="next_cursor of an earlier result: resume draining from there.")
+        ] = None,
+        page_size: PageSizeArg = None,
+        fields: FieldsArg = None,
+        max_records: Annotated[
+            int | None, Field(ge=1, description="Stop after this many records (server ceiling applies).")
+        ] = None,
+        max_pages: Annotated[int | None, Field(ge=1, description="Stop after this many pages.")] = None,
+        dedupe_key: Annotated[
+            str | None,
+            Field(description="Dotted field identifying a record, e.g. 'id'; records already seen are dropped."),
+        ] = None,
+    ) -> Annotated[CallToolResult, core.FetchAllResult]:
+        """Fetch every page (from the start, or from cursor) and return the records: as many inline as
+        fit, all of them in the MCP resource results_uri. Reports progress; stops at max_records /
+        max_pages; on an error it keeps what it fetched and returns next_cursor to resume from.
+
+        Example: fetch_all(source="alloy", params={"connector": "hubspot", "action": "listContacts"},
+        fields=["id", "email"]) -> {"count": 237, "complete": true, "results_uri": "mcp-paginate://results/…"}
+        """
+        app = _app(ctx)
+
+        async def progress(count: int, total: int | None, message: str) -> None:
+            await ctx.report_progress(count, total, message)
+
+        result = await _call(
+            app,
+            core.fetch_all(
+                app,
+                source=source,
+                params=params,
+                request=request.model_dump() if request else None,
+                pagination=pagination.model_dump(by_alias=True) if pagination else None,
+                cursor=cursor,
+                page_size=page_size,
+                fields=fields,
+                max_records=max_records,
+                max_pages=max_pages,
+                dedupe_key=dedupe_key,
+                owner=_caller(ctx),
+                progress=progress,
+            ),
+        )
+        state = "complete" if result.complete else f"stopped ({result.stop_reason})"
+        summary = (
+            f"Fetched {result.count} records in {result.pages} pages · {state} · {result.returned} inline, "
+            f"all at {result.results_uri}"
+        )
+        if result.error:
+            summary += f" · error: {result.error} · resume with next_cursor"
+        return _respond(summary, result)
+
+    @server.resource(
+        "mcp-paginate://results/{results_id}",
+        name="fetch_all results",
+        description="Every record a fetch_all stored, as JSON {id, count, complete, records}.",
+        mime_type="application/json",
+    )
+    async def results(results_id: str, ctx: Context[AppContext, Any]) -> str:
+        return await _read(ctx, results_id, None)
+
+    @server.resource(
+        "mcp-paginate://results/{results_id}/{chunk}",
+        name="fetch_all results, one chunk",
+        description="One stored page (chunk N, from 0) of a fetch_all result, as JSON.",
+        mime_type="application/json",
+    )
+    async def results_chunk(results_id: str, chunk: str, ctx: Context[AppContext, Any]) -> str:
+        if not chunk.isdigit():
+            raise ResourceError("chunk must be a number: mcp-paginate://results/{id}/{chunk}")
+        return await _read(ctx, results_id, int(chunk))
+
+    return server
+
+
+def _app(ctx: Context[AppContext, Any]) -> AppContext:
+    return ctx.request_context.lifespan_context
+
+
+def _caller(ctx: Context[AppContext, Any]) -> str | None:
+    """Who is calling, over HTTP with a bearer token: a hash of the token. None on stdio."""
+    try:
+        headers = ctx.headers
+    except ValueError:
+        return None
+    if not headers:
+        return None
+    authorization = headers.get("authorization") or headers.get("Authorization")
+    if not authorization:
+        return None
+    return hashlib.sha256(authorization.encode()).hexdigest()[:32]
+
+
+async def _call(app: AppContext, call: Any) -> Any:
+    """Await a core call, turning our errors into actionable, redacted ToolErrors."""
+    try:
+        return await call
+    except PaginateError as exc:
+        raise ToolError(app.redactor.redact(_explain(exc))) from None
+
+
+def _explain(exc: PaginateError) -> str:
+    message = str(exc)
+    if isinstance(exc, UpstreamStatusError):
+        hint = {
+            401: "check the API key / token configured for this source",
+            403: "the credentials lack permission for this resource",
+            404: "check the source's params (ids, names) and URL",
+            429: "the API is rate limiting; wait and retry with the same cursor",
+        }.get(exc.status, "retry with the same cursor" if exc.status >= 500 else "check the params")
+        return f"{message} ({hint})"
+    return message
+
+
+async def _read(ctx: Context[AppContext, Any], results_id: str, chunk: int | None) -> str:
+    app = _app(ctx)
+    try:
+        return await core.read_results(app, results_id, chunk, owner=_caller(ctx))
+    except PaginateError as exc:
+        raise ResourceError(app.redactor.redact(str(exc))) from None
+
+
+def _respond(summary: str, result: BaseModel) -> CallToolResult:
+    data = result.model_dump(mode="json")
+    text = json.dumps(data, separators=(",", ":"), default=str)
+    return CallToolResult(
+        content=[TextContent(type="text", text=summary), TextContent(type="text", text=text)],
+        structured_content=data,
+    )

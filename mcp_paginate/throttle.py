@@ -1,0 +1,55 @@
+"""Per-source throttles: requests in flight (``concurrency``) and requests per second (``rate_limit``).
+
+A 429 from the API halves the allowed concurrency (down to 1) for that source.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+
+__all__ = ["Throttle"]
+
+
+class Throttle:
+    """A capacity limiter plus a token bucket, shared by every session of one source."""
+
+    def __init__(self, concurrency: int = 4, rate_limit: float | None = None) -> None:
+        self.concurrency = concurrency
+        self.rate_limit = rate_limit
+        self._limiter = anyio.CapacityLimiter(concurrency)
+        self._rate_lock = anyio.Lock()
+        self._tokens = 1.0
+        self._burst = 1.0 if rate_limit is None else max(1.0, min(rate_limit, 1.0))
+        self._updated = time.monotonic()
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        async with self._limiter:
+            await self._take_token()
+            yield
+
+    def rate_limited(self) -> None:
+        """The API said 429: halve concurrency."""
+        self._limiter.total_tokens = max(1, math.floor(self._limiter.total_tokens / 2))
+
+    @property
+    def current_concurrency(self) -> int:
+        return int(self._limiter.total_tokens)
+
+    async def _take_token(self) -> None:
+        if self.rate_limit is None:
+            return
+        async with self._rate_lock:
+            while True:
+                now = time.monotonic()
+                self._tokens = min(self._burst, self._tokens + (now - self._updated) * self.rate_limit)
+                self._updated = now
+                if self._tokens >= 1.0:
+                    self._tokens -= 1.0
+                    return
+                await anyio.sleep((1.0 - self._tokens) / self.rate_limit)

@@ -1,0 +1,452 @@
+"""The three tools as plain async functions over an `AppContext` (no MCP import here).
+
+`mcp_paginate.server` registers them with MCP; tests and other programs can call
+them directly. Results are pydantic models, which become the tools' output schemas.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Literal
+
+import anyio
+from pydantic import BaseModel, Field
+
+from mcp_paginate.app import AppContext
+from mcp_paginate.engine import Engine, Page, Plan
+from mcp_paginate.errors import InputError, PaginateError
+from mcp_paginate.paginators import State
+from mcp_paginate.records import project
+from mcp_paginate.sessions import ResultsMeta, new_id
+
+__all__ = [
+    "FetchAllResult",
+    "ListPageResult",
+    "PageInfo",
+    "ProgressCallback",
+    "SourceInfo",
+    "SourcesResult",
+    "fetch_all",
+    "list_page",
+    "list_sources",
+    "read_results",
+]
+
+ProgressCallback = Callable[[int, int | None, str], Awaitable[None]]
+RESULTS_URI = "mcp-paginate://results/{id}"
+
+
+class ParamInfo(BaseModel):
+    name: str
+    description: str
+    required: bool
+
+
+class SourceInfo(BaseModel):
+    name: str
+    description: str
+    params: list[ParamInfo]
+    pagination: str = Field(description="Pagination mode: offset, page, cursor, none or auto.")
+    max_page_size: int | None = Field(description="Most records one request may ask for; larger is clamped.")
+
+
+class AdHocInfo(BaseModel):
+    allowed: bool = Field(description="Whether list_page/fetch_all accept an ad-hoc request={url,...}.")
+    hosts: list[str] = Field(description="Hosts an ad-hoc request.url may reach.")
+
+
+class SourcesResult(BaseModel):
+    sources: list[SourceInfo]
+    ad_hoc: AdHocInfo
+
+
+class PageInfo(BaseModel):
+    number: int = Field(description="1-based page number within the session.")
+    size: int = Field(description="Records in this result.")
+    request: dict[str, Any] = Field(description="The position requested: offset, page, cursor, limit.")
+
+
+class Seen(BaseModel):
+    pages: int = Field(description="Pages reached in this session so far.")
+    records: int = Field(description="Records up to the end of this page.")
+
+
+class ListPageResult(BaseModel):
+    records: list[Any]
+    page: PageInfo
+    has_more: bool = Field(description="True if next_cursor leads to more records.")
+    total: int | None = Field(default=None, description="Total records, when the API says.")
+    cursor: str = Field(description="Pass as cursor to re-read exactly this page.")
+    next_cursor: str | None = Field(description="Pass as cursor to read the next page; null at the end.")
+    seen: Seen
+    detected: dict[str, Any] | None = Field(
+        default=None, description="The pagination auto mode chose; pin it in config to skip detection."
+    )
+    notes: list[str] = Field(default_factory=list)
+
+
+StopReason = Literal["exhausted", "max_records", "max_pages", "error", "cancelled"]
+
+
+class FetchAllResult(BaseModel):
+    records: list[Any] = Field(description="As many records as fit the inline budget; all are in results_uri.")
+    returned: int = Field(description="Records included inline here.")
+    count: int = Field(description="Records fetched in all (readable in full at results_uri).")
+    pages: int
+    total: int | None = None
+    complete: bool = Field(description="True when the source was drained to its end.")
+    stop_reason: StopReason
+    error: str | None = None
+    next_cursor: str | None = Field(description="Pass to fetch_all (or list_page) to resume where this stopped.")
+    results_uri: str = Field(description="MCP resource with every fetched record; append /N for chunk N.")
+    detected: dict[str, Any] | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
+async def list_sources(app: AppContext) -> SourcesResult:
+    """The sources an assistant may use, and where ad-hoc requests may go."""
+    infos = []
+    for name, source in sorted(app.config.sources.items()):
+        params = [
+            ParamInfo(
+                name=key,
+                description=spec.description,
+                required=spec.required and spec.default is None,
+            )
+            for key, spec in source.params.items()
+        ]
+        infos.append(
+            SourceInfo(
+                name=name,
+                description=source.description,
+                params=params,
+                pagination=source.pagination.mode,
+                max_page_size=source.max_page_size,
+            )
+        )
+    hosts = list(app.config.server.allowed_hosts)
+    return SourcesResult(sources=infos, ad_hoc=AdHocInfo(allowed=bool(hosts), hosts=hosts))
+
+
+async def list_page(
+    app: AppContext,
+    *,
+    source: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    request: Mapping[str, Any] | None = None,
+    pagination: Mapping[str, Any] | None = None,
+    cursor: str | None = None,
+    page_size: int | None = None,
+    fields: list[str] | None = None,
+    owner: str | None = None,
+) -> ListPageResult:
+    """Read one page: the first of a new session, or the one a cursor names."""
+    engine = Engine(app)
+    plan, number, skip, state = await _open(engine, source, params, request, pagination, cursor, page_size, fields, owner)
+    page = await engine.fetch(plan, number, state, records_so_far=state.offset or 0)
+    fields = fields or plan.session.fields
+    records = [project(r, fields) for r in page.records[skip:]] if fields else page.records[skip:]
+    shown, cut = _fit(records, app.config.server.max_inline_chars)
+    notes = list(plan.notes) + page.notes
+    if page.loop_error:
+        notes.append(f"paging stopped: {page.loop_error}")
+    if cut:
+        next_cursor = plan.cursor(number, skip + len(shown))
+        notes.append(
+            f"only {len(shown)} of this page's {len(records)} records fit the inline budget; next_cursor "
+            "continues inside this page (or pass fields=[...] / a smaller page_size)"
+        )
+    elif page.next_state is not None:
+        next_cursor = plan.cursor(number + 1)
+    else:
+        next_cursor = None
+    if skip:
+        notes.append(f"continued inside page {number + 1}, after its first {skip} records")
+    return ListPageResult(
+        records=shown,
+        page=PageInfo(number=number + 1, size=len(shown), request=page.requested),
+        has_more=next_cursor is not None,
+        total=page.total,
+        cursor=plan.cursor(number, skip),
+        next_cursor=next_cursor,
+        seen=Seen(pages=number + 1, records=(state.offset or 0) + len(page.records)),
+        detected=plan.session.detected,
+        notes=_redact_notes(app, notes),
+    )
+
+
+async def fetch_all(
+    app: AppContext,
+    *,
+    source: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    request: Mapping[str, Any] | None = None,
+    pagination: Mapping[str, Any] | None = None,
+    cursor: str | None = None,
+    page_size: int | None = None,
+    fields: list[str] | None = None,
+    max_records: int | None = None,
+    max_pages: int | None = None,
+    dedupe_key: str | None = None,
+    owner: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> FetchAllResult:
+    """Drain from the start (or from cursor), keeping everything in the store."""
+    settings = app.config.server
+    engine = Engine(app)
+    plan, number, skip, state = await _open(engine, source, params, request, pagination, cursor, page_size, fields, owner)
+    notes = list(plan.notes)
+    record_limit = _ceiling(max_records, settings.max_records, "max_records", notes)
+    page_limit = _ceiling(max_pages, settings.max_pages, "max_pages", notes)
+    fields = fields or plan.session.fields
+    drain = _Drain(app, plan, record_limit, page_limit, fields, dedupe_key, progress, owner)
+    await drain.begin()
+    with anyio.move_on_after(settings.tool_deadline_seconds) as deadline:
+        try:
+            await drain.run(engine, number, skip, state)
+        except PaginateError as exc:
+            drain.fail(str(exc))
+        except anyio.get_cancelled_exc_class():
+            with anyio.CancelScope(shield=True):
+                drain.stop_reason = "cancelled"
+                await drain.finish()
+            raise
+    if deadline.cancelled_caught:
+        drain.fail(
+            f"stopped at the tool-call deadline of {settings.tool_deadline_seconds:g}s; "
+            "call fetch_all with cursor=next_cursor to continue"
+        )
+    await drain.finish()
+    return drain.result(_redact_notes(app, notes + drain.notes))
+
+
+async def read_results(app: AppContext, results_id: str, chunk: int | None = None, owner: str | None = None) -> str:
+    """The JSON text of a stored result set (or one chunk of it) for the results resource."""
+    meta = await app.store.get_results(results_id)
+    if meta is None or (meta.owner is not None and meta.owner != owner):
+        raise InputError(f"no stored results {results_id!r}; they may have expired. Run fetch_all again.")
+    if chunk is not None:
+        records = await app.store.get_chunk(results_id, chunk)
+        if records is None:
+            raise InputError(f"results {results_id!r} have chunks 0..{meta.chunks - 1}, not {chunk}")
+        return json.dumps({"id": results_id, "chunk": chunk, "chunks": meta.chunks, "records": records})
+    parts = []
+    for index in range(meta.chunks):
+        records = await app.store.get_chunk(results_id, index) or []
+        parts.extend(records)
+    header = meta.model_dump(include={"id", "count", "chunks", "complete", "stop_reason"})
+    return json.dumps({**header, "records": parts})
+
+
+async def _open(
+    engine: Engine,
+    source: str | None,
+    params: Mapping[str, Any] | None,
+    request: Mapping[str, Any] | None,
+    pagination: Mapping[str, Any] | None,
+    cursor: str | None,
+    page_size: int | None,
+    fields: list[str] | None,
+    owner: str | None,
+) -> tuple[Plan, int, int, State]:
+    if cursor is not None:
+        extra = [name for name, value in (("source", source), ("request", request), ("pagination", pagination), ("params", params)) if value]
+        if extra:
+            raise InputError(
+                f"pass either cursor (to continue a session) or {', '.join(extra)} (to start one), not both"
+            )
+        if page_size is not None:
+            raise InputError("page_size is fixed when a session starts; continue with cursor alone")
+        return await engine.resume(cursor, owner)
+    plan = await engine.start(
+        source=source,
+        params=params,
+        request=request,
+        pagination=pagination,
+        page_size=page_size,
+        fields=fields,
+        owner=owner,
+    )
+    state = await engine.app.store.get_page(plan.session.id, 0)
+    assert state is not None
+    return plan, 0, 0, state
+
+
+def _ceiling(asked: int | None, limit: int, name: str, notes: list[str]) -> int:
+    if asked is None:
+        return limit
+    if asked < 1:
+        raise InputError(f"{name} must be at least 1")
+    if asked > limit:
+        notes.append(f"{name} {asked} is above the server's ceiling of {limit}; using {limit}")
+        return limit
+    return asked
+
+
+def _fit(records: list[Any], budget: int) -> tuple[list[Any], bool]:
+    """The leading records whose JSON fits the budget (at least one), and whether any were cut."""
+    used = 0
+    for index, record in enumerate(records):
+        used += len(json.dumps(record, separators=(",", ":"), default=str)) + 1
+        if used > budget and index > 0:
+            return records[:index], True
+    return records, False
+
+
+def _redact_notes(app: AppContext, notes: list[str]) -> list[str]:
+    return [app.redactor.redact(note) for note in notes]
+
+
+class _Drain:
+    """The bookkeeping of one fetch_all: limits, dedupe, inline budget, stored chunks."""
+
+    def __init__(
+        self,
+        app: AppContext,
+        plan: Plan,
+        record_limit: int,
+        page_limit: int,
+        fields: list[str] | None,
+        dedupe_key: str | None,
+        progress: ProgressCallback | None,
+        owner: str | None,
+    ) -> None:
+        self.app, self.plan = app, plan
+        self.record_limit, self.page_limit = record_limit, page_limit
+        self.fields, self.dedupe_key = fields, dedupe_key
+        self.progress = progress
+        now = time.time()
+        self.meta = ResultsMeta(
+            id=new_id(),
+            session_id=plan.session.id,
+            owner=owner,
+            created=now,
+            expires=now + app.config.server.session_ttl_seconds,
+        )
+        self.inline: list[Any] = []
+        self.inline_chars = 0
+        self.inline_full = False
+        self.pages = 0
+        self.total: int | None = None
+        self.stop_reason: StopReason = "exhausted"
+        self.error: str | None = None
+        self.next_cursor: str | None = None
+        self.position: tuple[int, int] = (0, 0)
+        self.seen_keys: set[str] = set()
+        self.dropped_duplicates = 0
+        self.notes: list[str] = []
+
+    async def begin(self) -> None:
+        await self.app.store.put_results(self.meta)
+
+    async def run(self, engine: Engine, number: int, skip: int, state: State) -> None:
+        self.position = (number, skip)
+        async for page in engine.pages(self.plan, number, state):
+            self.pages += 1
+            if page.total is not None:
+                self.total = page.total
+            self.notes.extend(note for note in page.notes if note not in self.notes)
+            cut_at = await self._take(page, skip)
+            skip = 0
+            if cut_at is not None:
+                self.stop_reason = "max_records"
+                self.next_cursor = self.plan.cursor(page.number, cut_at)
+                return
+            if page.loop_error:
+                self.stop_reason, self.error = "error", page.loop_error
+                return
+            if page.next_state is None:
+                return
+            self.position = (page.number + 1, 0)
+            if self.meta.count >= self.record_limit:
+                self.stop_reason = "max_records"
+                self.next_cursor = self.plan.cursor(page.number + 1)
+                return
+            if self.pages >= self.page_limit:
+                self.stop_reason = "max_pages"
+                self.next_cursor = self.plan.cursor(page.number + 1)
+                return
+
+    async def _take(self, page: Page, skip: int) -> int | None:
+        """Keep a page's records; return where it was cut if max_records was reached inside it."""
+        kept: list[Any] = []
+        cut_at: int | None = None
+        for index in range(skip, len(page.records)):
+            if self.meta.count + len(kept) >= self.record_limit:
+                cut_at = index
+                break
+            record = page.records[index]
+            if self.dedupe_key is not None and isinstance(record, dict):
+                key = _dotted(record, self.dedupe_key)
+                if key is not None:
+                    marker = json.dumps(key, sort_keys=True, default=str)
+                    if marker in self.seen_keys:
+                        self.dropped_duplicates += 1
+                        continue
+                    self.seen_keys.add(marker)
+            kept.append(project(record, self.fields) if self.fields else record)
+        if kept or cut_at is None:
+            await self.app.store.put_chunk(self.meta.id, self.meta.chunks, kept)
+            self.meta.chunks += 1
+            self.meta.count += len(kept)
+            await self.app.store.put_results(self.meta)
+        self._inline(kept)
+        if self.progress is not None:
+            await self.progress(self.meta.count, self.total, f"{self.meta.count} records, {self.pages} pages")
+        return cut_at
+
+    def _inline(self, records: list[Any]) -> None:
+        budget = self.app.config.server.max_inline_chars
+        for record in records:
+            if self.inline_full:
+                return
+            size = len(json.dumps(record, separators=(",", ":"), default=str)) + 1
+            if self.inline_chars + size > budget and self.inline:
+                self.inline_full = True
+                return
+            self.inline.append(record)
+            self.inline_chars += size
+
+    def fail(self, message: str) -> None:
+        self.stop_reason, self.error = "error", self.app.redactor.redact(message)
+        number, skip = self.position
+        self.next_cursor = self.plan.cursor(number, skip)
+
+    async def finish(self) -> None:
+        self.meta.complete = self.stop_reason == "exhausted"
+        self.meta.stop_reason = self.stop_reason
+        await self.app.store.put_results(self.meta)
+
+    def result(self, notes: list[str]) -> FetchAllResult:
+        if self.inline_full:
+            notes.append(
+                f"{len(self.inline)} of {self.meta.count} records are inline (budget "
+                f"{self.app.config.server.max_inline_chars} chars); read them all from results_uri"
+            )
+        if self.dropped_duplicates:
+            notes.append(f"dropped {self.dropped_duplicates} records whose {self.dedupe_key} was already seen")
+        return FetchAllResult(
+            records=self.inline,
+            returned=len(self.inline),
+            count=self.meta.count,
+            pages=self.pages,
+            total=self.total,
+            complete=self.meta.complete,
+            stop_reason=self.stop_reason,
+            error=self.error,
+            next_cursor=self.next_cursor,
+            results_uri=RESULTS_URI.format(id=self.meta.id),
+            detected=self.plan.session.detected,
+            notes=notes,
+        )
+
+
+def _dotted(record: dict[str, Any], path: str) -> Any:
+    value: Any = record
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
