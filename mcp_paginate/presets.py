@@ -85,8 +85,8 @@ def expand_preset(table: dict[str, Any], environ: Mapping[str, str]) -> dict[str
         description=table.get("description"),
         connector=fields.get("connector"),
         action=fields.get("action"),
-        credential_id=fields.get("credential_id"),
-        user_id=fields.get("user_id"),
+        credential_id=fields.get("credential_id") or _env_default("ALLOY_CREDENTIAL_ID", environ),
+        user_id=fields.get("user_id") or _env_default("ALLOY_USER_ID", environ),
         base_url=fields.get("base_url") or environ.get("ALLOY_BASE_URL"),
         api_version=fields.get("api_version") or environ.get("ALLOY_API_VERSION"),
     )
@@ -102,9 +102,14 @@ def builtin_sources(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
         return {}
     return {
         "alloy": alloy_source(
-            credential_id="${ALLOY_CREDENTIAL_ID}" if environ.get("ALLOY_CREDENTIAL_ID") else None,
-            user_id="${ALLOY_USER_ID}" if environ.get("ALLOY_USER_ID") else None,
+            credential_id=_env_default("ALLOY_CREDENTIAL_ID", environ),
+            user_id=_env_default("ALLOY_USER_ID", environ),
             base_url=environ.get("ALLOY_BASE_URL") or ALLOY_DEFAULT_BASE_URL,
             api_version=environ.get("ALLOY_API_VERSION") or ALLOY_DEFAULT_API_VERSION,
         )
     }
+
+
+def _env_default(name: str, environ: Mapping[str, str]) -> str | None:
+    """A ``${NAME}`` reference when NAME is set (expanded at request time), else None."""
+    return "${" + name + "}" if environ.get(name) else None
