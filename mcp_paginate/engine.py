@@ -4,7 +4,7 @@
 request, with secrets, that is never stored); `Engine.resume` does the same from a
 cursor. `Engine.fetch` requests one page and records where the next one is, so every
 page reached can be re-read and continued from any process sharing the store.
-`Engine.pages` yields pages in order for `fetch_all`.
+`mcp_paginate.streaming` yields pages in order for `fetch_all`.
 
 Termination is by construction: every mode has a stop rule, a position seen before
 in the session ends paging (a loop), runs of empty pages end it, and the callers
@@ -14,7 +14,7 @@ cap pages, records and time.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -328,17 +328,6 @@ class Engine:
         plan.session = plan.session.model_copy(update={"pagination": concrete, "detected": detected})
         await self.app.store.put_session(plan.session)
         return concrete
-
-    async def pages(self, plan: Plan, number: int, state: State) -> AsyncIterator[Page]:
-        """Pages from ``number`` on, in order, until the last one (or a loop)."""
-        records_so_far = 0
-        while True:
-            page = await self.fetch(plan, number, state, records_so_far)
-            yield page
-            if page.next_state is None:
-                return
-            records_so_far += len(page.records)
-            number, state = number + 1, page.next_state
 
 
 def _parse_pagination(value: Pagination | Mapping[str, Any] | None) -> ConcretePagination | AutoPagination | None:

@@ -20,6 +20,7 @@ from mcp_paginate.errors import InputError, PaginateError
 from mcp_paginate.paginators import State
 from mcp_paginate.records import project
 from mcp_paginate.sessions import ResultsMeta, new_id
+from mcp_paginate.streaming import page_stream
 
 __all__ = [
     "FetchAllResult",
@@ -343,31 +344,32 @@ class _Drain:
 
     async def run(self, engine: Engine, number: int, skip: int, state: State) -> None:
         self.position = (number, skip)
-        async for page in engine.pages(self.plan, number, state):
-            self.pages += 1
-            if page.total is not None:
-                self.total = page.total
-            self.notes.extend(note for note in page.notes if note not in self.notes)
-            cut_at = await self._take(page, skip)
-            skip = 0
-            if cut_at is not None:
-                self.stop_reason = "max_records"
-                self.next_cursor = self.plan.cursor(page.number, cut_at)
-                return
-            if page.loop_error:
-                self.stop_reason, self.error = "error", page.loop_error
-                return
-            if page.next_state is None:
-                return
-            self.position = (page.number + 1, 0)
-            if self.meta.count >= self.record_limit:
-                self.stop_reason = "max_records"
-                self.next_cursor = self.plan.cursor(page.number + 1)
-                return
-            if self.pages >= self.page_limit:
-                self.stop_reason = "max_pages"
-                self.next_cursor = self.plan.cursor(page.number + 1)
-                return
+        async with page_stream(engine, self.plan, number, state) as pages:
+            async for page in pages:
+                self.pages += 1
+                if page.total is not None:
+                    self.total = page.total
+                self.notes.extend(note for note in page.notes if note not in self.notes)
+                cut_at = await self._take(page, skip)
+                skip = 0
+                if cut_at is not None:
+                    self.stop_reason = "max_records"
+                    self.next_cursor = self.plan.cursor(page.number, cut_at)
+                    return
+                if page.loop_error:
+                    self.stop_reason, self.error = "error", page.loop_error
+                    return
+                if page.next_state is None:
+                    return
+                self.position = (page.number + 1, 0)
+                if self.meta.count >= self.record_limit:
+                    self.stop_reason = "max_records"
+                    self.next_cursor = self.plan.cursor(page.number + 1)
+                    return
+                if self.pages >= self.page_limit:
+                    self.stop_reason = "max_pages"
+                    self.next_cursor = self.plan.cursor(page.number + 1)
+                    return
 
     async def _take(self, page: Page, skip: int) -> int | None:
         """Keep a page's records; return where it was cut if max_records was reached inside it."""
