@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -92,6 +93,9 @@ def create_server(
     transport: httpx2.AsyncBaseTransport | None = None,
 ) -> MCPServer[AppContext]:
     """The MCP server for a config and store URL."""
+    # The HTTP client logs every URL at INFO; query strings can carry keys.
+    for name in ("httpx2", "httpcore2", "httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[AppContext]) -> AsyncIterator[AppContext]:
