@@ -17,10 +17,10 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
-from mcp_paginate.app import AppContext, open_app  # noqa: E402
-from mcp_paginate.config import AppConfig, SourceConfig, load_config  # noqa: E402
-from mcp_paginate.errors import PaginateError  # noqa: E402
-from mcp_paginate.tools import fetch_all, list_page, list_sources  # noqa: E402
+from mcp_paginate.app import AppContext, open_app
+from mcp_paginate.config import AppConfig, SourceConfig, load_config
+from mcp_paginate.errors import PaginateError
+from mcp_paginate.tools import fetch_all, list_page, list_sources
 
 __all__ = [
     "AppConfig",

@@ -58,12 +58,17 @@ def cmd_sources(args: argparse.Namespace) -> int:
     problems = []
     for name, source in sorted(config.sources.items()):
         params = ", ".join(
-            f"{key}{'' if spec.required and spec.default is None else '?'}" for key, spec in source.params.items()
+            f"{key}{'' if spec.required and spec.default is None else '?'}"
+            for key, spec in source.params.items()
         )
-        table.add_row(name, source.pagination.mode, str(source.max_page_size or "-"), params, source.description)
+        table.add_row(
+            name, source.pagination.mode, str(source.max_page_size or "-"), params, source.description
+        )
         missing = sorted(v for v in source.env_references() if not os.environ.get(v))
         if missing:
-            problems.append(f"source {name!r} needs environment variables that are not set: {', '.join(missing)}")
+            problems.append(
+                f"source {name!r} needs environment variables that are not set: {', '.join(missing)}"
+            )
     console.print(table)
     hosts = ", ".join(config.server.allowed_hosts) or "none (ad-hoc requests disabled)"
     console.print(f"ad-hoc requests may reach: {hosts}")
@@ -110,7 +115,9 @@ def _parse_params(pairs: Sequence[str]) -> dict[str, Any]:
         try:
             params[name] = json.loads(value) if value[:1] in "{[" else value
         except ValueError:
-            raise PaginateError(f"-p {name}: the value looks like JSON but does not parse: {value!r}") from None
+            raise PaginateError(
+                f"-p {name}: the value looks like JSON but does not parse: {value!r}"
+            ) from None
     return params
 
 
@@ -125,11 +132,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def with_config(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--config", help="config file (default: $MCP_PAGINATE_CONFIG or ~/.config/mcp-paginate/config.toml)")
+        sub.add_argument(
+            "--config",
+            help="config file (default: $MCP_PAGINATE_CONFIG or ~/.config/mcp-paginate/config.toml)",
+        )
 
     serve = commands.add_parser("serve", help="run the MCP server (stdio by default, as MCP hosts expect)")
     with_config(serve)
-    serve.add_argument("--store", help="memory://, sqlite:///PATH or redis://HOST:PORT/DB (default: $MCP_PAGINATE_STORE or a sqlite file)")
+    serve.add_argument(
+        "--store",
+        help="memory://, sqlite:///PATH or redis://HOST:PORT/DB (default: $MCP_PAGINATE_STORE, else sqlite)",
+    )
     serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
@@ -141,7 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = commands.add_parser("fetch", help="drain a source from the terminal to JSON Lines")
     with_config(fetch)
     fetch.add_argument("source", help="a configured source name (see: mcp-paginate sources)")
-    fetch.add_argument("-p", "--param", action="append", metavar="NAME=VALUE", help="a source param (repeatable)")
+    fetch.add_argument(
+        "-p", "--param", action="append", metavar="NAME=VALUE", help="a source param (repeatable)"
+    )
     fetch.add_argument("--out", help="write JSON Lines here (default: stdout)")
     fetch.add_argument("--max-records", type=int, help="stop after this many records")
     fetch.add_argument("--fields", help="comma-separated dotted fields to keep, e.g. id,name,owner.email")

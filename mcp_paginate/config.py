@@ -62,14 +62,16 @@ class ServerSettings(BaseModel):
     )
     allow_private_networks: bool = Field(
         default=False,
-        description="Let ad-hoc requests reach loopback/private/link-local addresses listed in allowed_hosts.",
+        description="Let ad-hoc requests reach loopback/private/link-local addresses of allowed_hosts.",
     )
     session_ttl_seconds: int = Field(default=86400, ge=1)
     max_inline_chars: int = Field(default=60000, ge=1000)
     max_records: int = Field(default=100000, ge=1)
     max_pages: int = Field(default=10000, ge=1)
     request_timeout_seconds: float = Field(default=30.0, gt=0)
-    tool_deadline_seconds: float = Field(default=600.0, gt=0, description="Total time one tool call may take.")
+    tool_deadline_seconds: float = Field(
+        default=600.0, gt=0, description="Total time one tool call may take."
+    )
     retries: int = Field(default=4, ge=0, le=20)
     retry_after_cap_seconds: float = Field(default=60.0, ge=0)
     backoff_base_seconds: float = Field(default=0.5, ge=0)

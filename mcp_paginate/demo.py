@@ -69,11 +69,13 @@ async def _demo() -> int:
                 "PATH": "",
             },
         )
-        console.print(Panel.fit(
-            f"Sample API on {api.url} (237 records in several pagination styles)\n"
-            "MCP server: mcp-paginate serve over stdio, driven by the MCP Python client",
-            title="mcp-paginate demo",
-        ))
+        console.print(
+            Panel.fit(
+                f"Sample API on {api.url} (237 records in several pagination styles)\n"
+                "MCP server: mcp-paginate serve over stdio, driven by the MCP Python client",
+                title="mcp-paginate demo",
+            )
+        )
         async with Client(parameters) as client:
             await _walk(console, client)
         console.print(f"\nThe sample API answered {api.stats.requests} requests. Done.")
@@ -83,7 +85,8 @@ async def _demo() -> int:
 async def _call(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
     result = await client.call_tool(tool, arguments)
     if result.is_error:
-        raise RuntimeError(f"{tool} failed: {result.content[0].text}")  # pragma: no cover - demo only
+        text = " ".join(getattr(block, "text", "") for block in result.content)
+        raise RuntimeError(f"{tool} failed: {text}")  # pragma: no cover - demo only
     assert isinstance(result.structured_content, dict)
     return result.structured_content
 
@@ -102,31 +105,46 @@ async def _walk(console: Console, client: Client) -> None:
     console.rule("2. list_page, one page at a time")
     arguments = {"connector": "hubspot", "action": "listContacts"}
     page = await _call(
-        client, "list_page", {"source": "alloy", "params": arguments, "page_size": 100, "fields": ["id", "name"]}
+        client,
+        "list_page",
+        {"source": "alloy", "params": arguments, "page_size": 100, "fields": ["id", "name"]},
     )
-    console.print(f"  list_page(source='alloy', params={arguments}, page_size=100, fields=['id', 'name']) → page {page['page']['number']}: "
-                  f"{page['page']['size']} records, {_ids(page['records'])}")
+    console.print(
+        f"  list_page(source='alloy', params={arguments}, page_size=100, fields=['id', 'name'])"
+        f" → page {page['page']['number']}: "
+        f"{page['page']['size']} records, {_ids(page['records'])}"
+    )
     for note in page["notes"]:
         console.print(f"    note: {note}")
     first_cursor = page["cursor"]
     for _ in range(2):
         page = await _call(client, "list_page", {"cursor": page["next_cursor"]})
-        console.print(f"  list_page(cursor=next_cursor) → page {page['page']['number']}: "
-                      f"{_ids(page['records'])}  (request {json.dumps(page['page']['request'])})")
+        console.print(
+            f"  list_page(cursor=next_cursor) → page {page['page']['number']}: "
+            f"{_ids(page['records'])}  (request {json.dumps(page['page']['request'])})"
+        )
     again = await _call(client, "list_page", {"cursor": first_cursor})
     same = "the same records" if _ids(again["records"]) == "ids 1–50" else "DIFFERENT records"
-    console.print(f"  list_page(cursor=<page 1's cursor>) again → {same}: {_ids(again['records'])} "
-                  "(a retried call never skips or repeats)")
+    console.print(
+        f"  list_page(cursor=<page 1's cursor>) again → {same}: {_ids(again['records'])} "
+        "(a retried call never skips or repeats)"
+    )
 
     console.rule("3. fetch_all, everything at once")
     drained = await _call(client, "fetch_all", {"source": "issues", "fields": ["id", "name"]})
-    console.print(f"  fetch_all(source='issues') → {drained['count']} records in {drained['pages']} pages, "
-                  f"complete={drained['complete']}, stop_reason={drained['stop_reason']}")
+    console.print(
+        f"  fetch_all(source='issues') → {drained['count']} records in {drained['pages']} pages, "
+        f"complete={drained['complete']}, stop_reason={drained['stop_reason']}"
+    )
     if drained["error"]:
         console.print(f"  error: {drained['error']}")
-    console.print(f"  {drained['returned']} records inline (budget max_inline_chars), all of them at "
-                  f"{drained['results_uri']}")
+    console.print(
+        f"  {drained['returned']} records inline (budget max_inline_chars), all of them at "
+        f"{drained['results_uri']}"
+    )
     resource = await client.read_resource(drained["results_uri"])
     text = resource.contents[0]
     stored = json.loads(getattr(text, "text", "{}"))
-    console.print(f"  read_resource(results_uri) → {len(stored['records'])} records, {_ids(stored['records'])}")
+    console.print(
+        f"  read_resource(results_uri) → {len(stored['records'])} records, {_ids(stored['records'])}"
+    )

@@ -330,8 +330,12 @@ class Engine:
         return concrete
 
 
-def _parse_pagination(value: Pagination | Mapping[str, Any] | None) -> ConcretePagination | AutoPagination | None:
-    if value is None or isinstance(value, OffsetPagination | PagePagination | CursorPagination | NoPagination | AutoPagination):
+def _parse_pagination(
+    value: Pagination | Mapping[str, Any] | None,
+) -> ConcretePagination | AutoPagination | None:
+    if value is None or isinstance(
+        value, OffsetPagination | PagePagination | CursorPagination | NoPagination | AutoPagination
+    ):
         return value
     try:
         return pagination_adapter.validate_python(dict(value))
@@ -368,10 +372,11 @@ def _sends_page_size(spec: ConcretePagination | AutoPagination) -> bool:
 
 
 def _describe_mode(spec: ConcretePagination) -> str:
-    return spec.model_dump_json(exclude_defaults=True) if not isinstance(spec, NoPagination) else "a single page"
+    return (
+        spec.model_dump_json(exclude_defaults=True) if not isinstance(spec, NoPagination) else "a single page"
+    )
 
 
 def _looks_secret(header: str) -> bool:
     lowered = header.lower()
     return any(word in lowered for word in ("auth", "token", "key", "secret", "cookie"))
-

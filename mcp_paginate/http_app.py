@@ -23,7 +23,7 @@ __all__ = ["auth_tokens", "build_http_app", "run_http"]
 def auth_tokens(config: AppConfig, environ: dict[str, str] | None = None) -> list[str]:
     """Accepted bearer tokens: ``server.auth_token`` (``${ENV}`` allowed) and ``$MCP_PAGINATE_AUTH_TOKEN``."""
     environment = dict(os.environ if environ is None else environ)
-    tokens = []
+    tokens: list[str] = []
     configured = config.server.auth_token
     if configured:
         if configured.startswith("${") and configured.endswith("}"):
@@ -66,7 +66,7 @@ def build_http_app(server: MCPServer[Any], config: AppConfig, *, host: str = "12
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
 
-    @server.custom_route("/health", methods=["GET"])
+    @server.custom_route("/health", methods=["GET"])  # type: ignore[untyped-decorator]
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "version": __version__})
 

@@ -36,13 +36,14 @@ def alloy_source(
     Values may be ``${ENV}`` references; they are expanded at request time only.
     """
 
-    def param(text: str, default: str | None, required: bool = True) -> dict[str, Any]:
+    def param(text: str, default: Any, required: bool = True) -> dict[str, Any]:
         return {"description": text, "default": default, "required": required}
 
     return {
         "description": description
         or "Alloy Connectivity API: run a connector action and page through its records (50 per request).",
-        "url": (base_url or ALLOY_DEFAULT_BASE_URL).rstrip("/") + "/connectors/{connector}/actions/{action}/execute",
+        "url": (base_url or ALLOY_DEFAULT_BASE_URL).rstrip("/")
+        + "/connectors/{connector}/actions/{action}/execute",
         "method": "POST",
         "headers": {
             "Authorization": "Bearer ${ALLOY_API_KEY}",

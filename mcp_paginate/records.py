@@ -32,7 +32,9 @@ def _quote(key: str) -> str:
     return key if key.isidentifier() else '"' + key.replace('"', '\\"') + '"'
 
 
-def extract_records(body: Any, path: str | None, *, source: str | None = None, url: str | None = None) -> list[Any]:
+def extract_records(
+    body: Any, path: str | None, *, source: str | None = None, url: str | None = None
+) -> list[Any]:
     """The records of one response.
 
     Raises:

@@ -40,15 +40,21 @@ it returns what fits inline plus results_uri (an MCP resource with every record)
 next_cursor to resume from. Use fields=[...] to keep only the fields you need.
 """
 
-READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=True, idempotent_hint=True, destructive_hint=False)
+READ_ONLY = ToolAnnotations(
+    read_only_hint=True, open_world_hint=True, idempotent_hint=True, destructive_hint=False
+)
 
 SourceArg = Annotated[
     str | None,
-    Field(description="Name of a configured source from list_sources, e.g. 'alloy'. Omit when passing cursor."),
+    Field(
+        description="Name of a configured source from list_sources, e.g. 'alloy'. Omit when passing cursor."
+    ),
 ]
 ParamsArg = Annotated[
     dict[str, Any] | None,
-    Field(description="Values for the source's params, e.g. {'connector': 'hubspot', 'action': 'listContacts'}."),
+    Field(
+        description="Values for the source's params, e.g. {'connector': 'hubspot', 'action': 'listContacts'}."
+    ),
 ]
 RequestArg = Annotated[
     AdHocRequest | None,
@@ -64,7 +70,8 @@ PaginationArg = Annotated[
     Field(
         description=(
             "How the API paginates, chosen by 'mode'. offset: {mode:'offset', limit_param, offset_param, "
-            "next_offset, has_more, total}; page: {mode:'page', page_param, size_param, start_page, total_pages}; "
+            "next_offset, has_more, total}; page: {mode:'page', page_param, size_param, start_page, "
+            "total_pages}; "
             "cursor: {mode:'cursor', next:{body:'meta.next_token'} or {header:'X-Next'} or {link:'next'} or "
             "{last_record:'id'}, cursor_param:{in:'query', name:'cursor'} or {in:'url'}}; none: one page; "
             "auto: detect from the first response. Defaults to the source's, or auto for ad-hoc requests."
@@ -77,7 +84,9 @@ CursorArg = Annotated[
 ]
 PageSizeArg = Annotated[
     int | None,
-    Field(ge=1, description="Records per request; above the source's max_page_size it is clamped (with a note)."),
+    Field(
+        ge=1, description="Records per request; above the source's max_page_size it is clamped (with a note)."
+    ),
 ]
 FieldsArg = Annotated[
     list[str] | None,
@@ -154,7 +163,10 @@ def create_server(
         )
         more = "more available — pass next_cursor to continue" if result.has_more else "no more pages"
         total = f" of {result.total}" if result.total is not None else ""
-        summary = f"Page {result.page.number} · {result.page.size} records ({result.seen.records}{total} so far) · {more}"
+        summary = (
+            f"Page {result.page.number} · {result.page.size} records "
+            f"({result.seen.records}{total} so far) · {more}"
+        )
         return _respond(summary, result)
 
     @server.tool(annotations=READ_ONLY, title="Fetch all pages")
@@ -175,7 +187,9 @@ def create_server(
         max_pages: Annotated[int | None, Field(ge=1, description="Stop after this many pages.")] = None,
         dedupe_key: Annotated[
             str | None,
-            Field(description="Dotted field identifying a record, e.g. 'id'; records already seen are dropped."),
+            Field(
+                description="Dotted field identifying a record, e.g. 'id'; records already seen are dropped."
+            ),
         ] = None,
     ) -> Annotated[CallToolResult, core.FetchAllResult]:
         """Fetch every page (from the start, or from cursor) and return the records: as many inline as

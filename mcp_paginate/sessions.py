@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from mcp_paginate.errors import CursorError
-from mcp_paginate.paginators import AutoPagination, ConcretePagination, State
+from mcp_paginate.paginators import AutoPagination, ConcretePagination
 
 __all__ = ["AdHocRequest", "ResultsMeta", "SessionRecord", "format_cursor", "new_id", "parse_cursor"]
 
@@ -96,5 +96,3 @@ class ResultsMeta(BaseModel):
     owner: str | None = None
     created: float = Field(default_factory=time.time)
     expires: float = 0.0
-
-

@@ -92,7 +92,9 @@ StopReason = Literal["exhausted", "max_records", "max_pages", "error", "cancelle
 
 
 class FetchAllResult(BaseModel):
-    records: list[Any] = Field(description="As many records as fit the inline budget; all are in results_uri.")
+    records: list[Any] = Field(
+        description="As many records as fit the inline budget; all are in results_uri."
+    )
     returned: int = Field(description="Records included inline here.")
     count: int = Field(description="Records fetched in all (readable in full at results_uri).")
     pages: int
@@ -100,7 +102,9 @@ class FetchAllResult(BaseModel):
     complete: bool = Field(description="True when the source was drained to its end.")
     stop_reason: StopReason
     error: str | None = None
-    next_cursor: str | None = Field(description="Pass to fetch_all (or list_page) to resume where this stopped.")
+    next_cursor: str | None = Field(
+        description="Pass to fetch_all (or list_page) to resume where this stopped."
+    )
     results_uri: str = Field(description="MCP resource with every fetched record; append /N for chunk N.")
     detected: dict[str, Any] | None = None
     notes: list[str] = Field(default_factory=list)
@@ -145,7 +149,9 @@ async def list_page(
 ) -> ListPageResult:
     """Read one page: the first of a new session, or the one a cursor names."""
     engine = Engine(app)
-    plan, number, skip, state = await _open(engine, source, params, request, pagination, cursor, page_size, fields, owner)
+    plan, number, skip, state = await _open(
+        engine, source, params, request, pagination, cursor, page_size, fields, owner
+    )
     page = await engine.fetch(plan, number, state, records_so_far=state.offset or 0)
     fields = fields or plan.session.fields
     records = [project(r, fields) for r in page.records[skip:]] if fields else page.records[skip:]
@@ -197,7 +203,9 @@ async def fetch_all(
     """Drain from the start (or from cursor), keeping everything in the store."""
     settings = app.config.server
     engine = Engine(app)
-    plan, number, skip, state = await _open(engine, source, params, request, pagination, cursor, page_size, fields, owner)
+    plan, number, skip, state = await _open(
+        engine, source, params, request, pagination, cursor, page_size, fields, owner
+    )
     notes = list(plan.notes)
     record_limit = _ceiling(max_records, settings.max_records, "max_records", notes)
     page_limit = _ceiling(max_pages, settings.max_pages, "max_pages", notes)
@@ -223,7 +231,9 @@ async def fetch_all(
     return drain.result(_redact_notes(app, notes + drain.notes))
 
 
-async def read_results(app: AppContext, results_id: str, chunk: int | None = None, owner: str | None = None) -> str:
+async def read_results(
+    app: AppContext, results_id: str, chunk: int | None = None, owner: str | None = None
+) -> str:
     """The JSON text of a stored result set (or one chunk of it) for the results resource."""
     meta = await app.store.get_results(results_id)
     if meta is None or (meta.owner is not None and meta.owner != owner):
@@ -253,7 +263,16 @@ async def _open(
     owner: str | None,
 ) -> tuple[Plan, int, int, State]:
     if cursor is not None:
-        extra = [name for name, value in (("source", source), ("request", request), ("pagination", pagination), ("params", params)) if value]
+        extra = [
+            name
+            for name, value in (
+                ("source", source),
+                ("request", request),
+                ("pagination", pagination),
+                ("params", params),
+            )
+            if value
+        ]
         if extra:
             raise InputError(
                 f"pass either cursor (to continue a session) or {', '.join(extra)} (to start one), not both"
@@ -428,7 +447,9 @@ class _Drain:
                 f"{self.app.config.server.max_inline_chars} chars); read them all from results_uri"
             )
         if self.dropped_duplicates:
-            notes.append(f"dropped {self.dropped_duplicates} records whose {self.dedupe_key} was already seen")
+            notes.append(
+                f"dropped {self.dropped_duplicates} records whose {self.dedupe_key} was already seen"
+            )
         return FetchAllResult(
             records=self.inline,
             returned=len(self.inline),

@@ -9,7 +9,11 @@ from mcp_paginate.config import AppConfig
 ALL_IDS = list(range(1, 238))
 """The ids the sample API serves by default (237 records)."""
 
-ALLOY_ENV = {"ALLOY_API_KEY": "alloy-test-key-5f1c", "ALLOY_CREDENTIAL_ID": "cred-1", "ALLOY_USER_ID": "user-1"}
+ALLOY_ENV = {
+    "ALLOY_API_KEY": "alloy-test-key-5f1c",
+    "ALLOY_CREDENTIAL_ID": "cred-1",
+    "ALLOY_USER_ID": "user-1",
+}
 
 
 def sample_sources(url: str) -> dict[str, dict[str, Any]]:

@@ -222,7 +222,9 @@ class StopRules(BaseModel):
 
     def explicit_more(self, page: PageView) -> bool | None:
         """True/False from has_more or stop_condition; None when the API gives no such signal."""
-        if self.stop_condition is not None and render_condition(self.stop_condition, page.template_variables()):
+        if self.stop_condition is not None and render_condition(
+            self.stop_condition, page.template_variables()
+        ):
             return False
         if self.has_more is None:
             return None
@@ -274,7 +276,11 @@ def short_page_rule(count: int, state: State) -> tuple[bool, State, str | None]:
     if state.unconfirmed_short is not None:
         if count == state.unconfirmed_short:
             note = f"the API returns at most {count} records per page; continuing with that page size"
-            return True, state.model_copy(update={"learned_page_size": count, "unconfirmed_short": None}), note
+            return (
+                True,
+                state.model_copy(update={"learned_page_size": count, "unconfirmed_short": None}),
+                note,
+            )
         if count < state.unconfirmed_short:
             return False, state.model_copy(update={"unconfirmed_short": None}), "short page"
         return True, state.model_copy(update={"unconfirmed_short": None}), None

@@ -82,9 +82,12 @@ class CursorPagination(StopRules):
     """Cursor or next-link: follow what the API hands back until it hands back nothing."""
 
     mode: Literal["cursor"] = "cursor"
-    page_size: int | None = Field(default=None, ge=1, description="Records per request, if size_param is set.")
+    page_size: int | None = Field(
+        default=None, ge=1, description="Records per request, if size_param is set."
+    )
     size_param: RequestOption | None = Field(
-        default=None, description="Where the page size goes, e.g. {in='query', name='per_page'}; null = not sent."
+        default=None,
+        description="Where the page size goes, e.g. {in='query', name='per_page'}; null = not sent.",
     )
     next: NextCursor = Field(description="Where the next cursor comes from (exactly one of its fields).")
     cursor_param: RequestOption = Field(
@@ -102,7 +105,11 @@ class CursorPagination(StopRules):
         if state.cursor is not None:
             self.cursor_param.inject(request, state.cursor, variables)
         # A next-link already carries the page size the first request asked for.
-        if self.size_param is not None and state.page_size is not None and not (follows_link and state.cursor):
+        if (
+            self.size_param is not None
+            and state.page_size is not None
+            and not (follows_link and state.cursor)
+        ):
             self.size_param.inject(request, state.page_size, variables)
 
     def next_state(self, page: PageView, state: State) -> Step:

@@ -72,7 +72,7 @@ class OffsetPagination(StopRules):
             return Step(None, total, "the API said there are no more records")
         server_next = read_int(self.next_offset, page, "next_offset")
         next_offset = server_next if server_next is not None else offset + count
-        if next_offset <= offset and explicit is not False:
+        if next_offset <= offset:
             if count == 0:
                 # has_more (or a total) says more, but nothing came and nothing moved.
                 raise PaginationLoopError(

@@ -35,7 +35,9 @@ def open_store(url: str, *, max_sessions: int = 10000, max_results: int = 200) -
         from mcp_paginate.store.sqlite import SqliteStore
 
         return SqliteStore(
-            Path(url.removeprefix("sqlite:///")).expanduser(), max_sessions=max_sessions, max_results=max_results
+            Path(url.removeprefix("sqlite:///")).expanduser(),
+            max_sessions=max_sessions,
+            max_results=max_results,
         )
     if url.startswith(("redis://", "rediss://")):
         try:
@@ -45,6 +47,4 @@ def open_store(url: str, *, max_sessions: int = 10000, max_results: int = 200) -
                 "the redis store needs the redis extra: pip install 'mcp-paginate[redis]'"
             ) from exc
         return RedisStore(url, max_sessions=max_sessions, max_results=max_results)
-    raise ConfigError(
-        f"unknown store URL {url!r}; use memory://, sqlite:///PATH or redis://HOST:PORT/DB"
-    )
+    raise ConfigError(f"unknown store URL {url!r}; use memory://, sqlite:///PATH or redis://HOST:PORT/DB")
