@@ -183,6 +183,11 @@ class Step:
 _SIGNAL_DOC = "JMESPath expression into the response body"
 
 
+def optional_option(value: Any) -> Any:
+    """TOML has no null: ``limit_param = false`` means "do not send it"."""
+    return None if value is False else value
+
+
 def _check_path(value: str | None) -> str | None:
     if value is not None:
         compile_path(value)

@@ -13,10 +13,18 @@ from __future__ import annotations
 from typing import Any, Literal
 from urllib.parse import urljoin
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mcp_paginate.expressions import compile_path, compile_template, render_value, search
-from mcp_paginate.paginators.base import PageView, PreparedRequest, RequestOption, State, Step, StopRules
+from mcp_paginate.paginators.base import (
+    PageView,
+    PreparedRequest,
+    RequestOption,
+    State,
+    Step,
+    StopRules,
+    optional_option,
+)
 
 __all__ = ["CursorPagination", "NextCursor"]
 
@@ -95,6 +103,11 @@ class CursorPagination(StopRules):
         description="Where the cursor goes; {in='url'} when the cursor is the next page's URL.",
     )
     start_cursor: str | None = Field(default=None, description="Cursor for the first request, if any.")
+
+    @field_validator("size_param", mode="before")
+    @classmethod
+    def _false_means_none(cls, value: Any) -> Any:
+        return optional_option(value)
 
     def first_state(self, page_size: int | None) -> State:
         return State(cursor=self.start_cursor, page_size=page_size, offset=0)

@@ -7,7 +7,7 @@ returns fewer records than asked would otherwise lose the difference).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -20,6 +20,7 @@ from mcp_paginate.paginators.base import (
     Step,
     StopRules,
     _check_path,
+    optional_option,
     read_int,
     short_page_rule,
 )
@@ -53,6 +54,11 @@ class OffsetPagination(StopRules):
     @classmethod
     def _valid_paths(cls, value: str | None) -> str | None:
         return _check_path(value)
+
+    @field_validator("limit_param", mode="before")
+    @classmethod
+    def _false_means_none(cls, value: Any) -> Any:
+        return optional_option(value)
 
     def first_state(self, page_size: int | None) -> State:
         return State(offset=self.start_offset, page_size=page_size)

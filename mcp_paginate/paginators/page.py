@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -14,6 +14,7 @@ from mcp_paginate.paginators.base import (
     Step,
     StopRules,
     _check_path,
+    optional_option,
     read_int,
     short_page_rule,
 )
@@ -44,6 +45,11 @@ class PagePagination(StopRules):
     @classmethod
     def _valid_paths(cls, value: str | None) -> str | None:
         return _check_path(value)
+
+    @field_validator("size_param", mode="before")
+    @classmethod
+    def _false_means_none(cls, value: Any) -> Any:
+        return optional_option(value)
 
     def first_state(self, page_size: int | None) -> State:
         return State(page=self.start_page, offset=0, page_size=page_size)
