@@ -12,6 +12,7 @@ Example::
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -37,6 +38,14 @@ class AppContext:
     redactor: Redactor
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     throttles: dict[str, Throttle] = field(default_factory=dict)
+    purged_at: float = field(default_factory=time.monotonic)
+
+    async def purge_now_and_then(self, every_seconds: float = 300.0) -> None:
+        """Delete expired sessions and results at most every few minutes (called as sessions start)."""
+        now = time.monotonic()
+        if now - self.purged_at >= every_seconds:
+            self.purged_at = now
+            await self.store.purge_expired()
 
     def throttle(self, key: str, concurrency: int, rate_limit: float | None) -> Throttle:
         """The shared throttle for a source (or an ad-hoc origin)."""

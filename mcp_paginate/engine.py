@@ -149,6 +149,7 @@ class Engine:
         )
         plan = self._plan(session, check_start=True)
         plan.notes.extend(notes)
+        await self.app.purge_now_and_then()
         await self.app.store.put_session(session)
         first = spec.first_state(size)
         await self.app.store.add_page(session.id, 0, first)

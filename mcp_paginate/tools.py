@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from mcp_paginate.app import AppContext
 from mcp_paginate.engine import Engine, Page, Plan
-from mcp_paginate.errors import InputError, PaginateError
+from mcp_paginate.errors import InputError, PaginateError, TransportError
 from mcp_paginate.paginators import State
 from mcp_paginate.records import project
 from mcp_paginate.sessions import ResultsMeta, new_id
@@ -152,7 +152,16 @@ async def list_page(
     plan, number, skip, state = await _open(
         engine, source, params, request, pagination, cursor, page_size, fields, owner
     )
-    page = await engine.fetch(plan, number, state, records_so_far=state.offset or 0)
+    deadline = app.config.server.tool_deadline_seconds
+    try:
+        with anyio.fail_after(deadline):
+            page = await engine.fetch(plan, number, state, records_so_far=state.offset or 0)
+    except TimeoutError:
+        raise TransportError(
+            f"page {number + 1} took longer than the tool-call deadline of {deadline:g}s; "
+            "retry with the same cursor later",
+            source=plan.name,
+        ) from None
     fields = fields or plan.session.fields
     records = [project(r, fields) for r in page.records[skip:]] if fields else page.records[skip:]
     shown, cut = _fit(records, app.config.server.max_inline_chars)
@@ -412,7 +421,6 @@ class _Drain:
             await self.app.store.put_chunk(self.meta.id, self.meta.chunks, kept)
             self.meta.chunks += 1
             self.meta.count += len(kept)
-            await self.app.store.put_results(self.meta)
         self._inline(kept)
         if self.progress is not None:
             await self.progress(self.meta.count, self.total, f"{self.meta.count} records, {self.pages} pages")
