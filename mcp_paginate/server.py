@@ -128,7 +128,11 @@ def create_server(
         """
         return await core.list_sources(_app(ctx))
 
-    @server.tool(annotations=READ_ONLY, title="Read one page")
+    # Hosts that honour it (Claude Code) keep results up to this size inline instead of spilling
+    # them to a file; the inline budget plus the result's metadata fits under it.
+    large_results = {"anthropic/maxResultSizeChars": min(500_000, config.server.max_inline_chars + 20_000)}
+
+    @server.tool(annotations=READ_ONLY, title="Read one page", meta=large_results)
     async def list_page(
         ctx: Context[AppContext, Any],
         source: SourceArg = None,
@@ -169,7 +173,7 @@ def create_server(
         )
         return _respond(summary, result)
 
-    @server.tool(annotations=READ_ONLY, title="Fetch all pages")
+    @server.tool(annotations=READ_ONLY, title="Fetch all pages", meta=large_results)
     async def fetch_all(
         ctx: Context[AppContext, Any],
         source: SourceArg = None,
