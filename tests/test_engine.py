@@ -424,7 +424,7 @@ async def test_a_looping_api_is_still_bounded_by_max_pages(
 @pytest.mark.xfail(
     strict=True,
     reason="needs fix: OffsetPagination.next_state treats an empty page without end signal as a loop "
-    "(PaginationLoopError) instead of the end: fetch_all reports stop_reason='error' after getting everything",
+    "(PaginationLoopError) instead of the end: fetch_all reports stop_reason='error' after getting all",
 )
 @pytest.mark.anyio
 @pytest.mark.parametrize(("records", "page_size"), [(237, 79), (12, 50)])
