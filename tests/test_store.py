@@ -1,0 +1,405 @@
+"""One contract for every session store: memory://, sqlite:/// and redis:// (a real redis-server)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+import redis
+
+from mcp_paginate.errors import ConfigError, StoreError
+from mcp_paginate.paginators import OffsetPagination, State
+from mcp_paginate.sessions import ResultsMeta, SessionRecord, new_id
+from mcp_paginate.store import Store, open_store
+from tests.redis_server import free_port, redis_url  # noqa: F401 - the fixture, requested by name
+
+pytestmark = pytest.mark.anyio
+
+Opener = Callable[..., Store]
+
+BACKENDS = [
+    pytest.param("memory", id="memory"),
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("redis", id="redis", marks=pytest.mark.redis),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "memory":
+        return "memory://"
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.db'}"
+    url = str(request.getfixturevalue("redis_url"))
+    with redis.Redis.from_url(url) as client:
+        client.flushdb()
+    return url
+
+
+@pytest.fixture
+async def open_stores(store_url: str) -> AsyncIterator[Opener]:
+    """Open store instances on the test's URL (for sqlite and redis, each is a separate "replica")."""
+    opened: list[Store] = []
+
+    def opener(**limits: int) -> Store:
+        store = open_store(store_url, **limits)
+        opened.append(store)
+        return store
+
+    yield opener
+    for store in opened:
+        await store.aclose()
+
+
+@pytest.fixture
+def store(open_stores: Opener) -> Store:
+    return open_stores()
+
+
+@pytest.fixture
+def replica(open_stores: Opener, store: Store, store_url: str) -> Store:
+    """A second instance sharing the first one's data (the same instance for memory://)."""
+    return store if store_url == "memory://" else open_stores()
+
+
+def make_session(*, ttl: float = 600.0, created: float | None = None, **fields: Any) -> SessionRecord:
+    now = time.time()
+    return SessionRecord(
+        id=new_id(),
+        pagination=OffsetPagination(),
+        created=now if created is None else created,
+        expires=now + ttl,
+        **fields,
+    )
+
+
+def make_results(session_id: str, *, ttl: float = 600.0, created: float | None = None) -> ResultsMeta:
+    now = time.time()
+    return ResultsMeta(
+        id=new_id(),
+        session_id=session_id,
+        created=now if created is None else created,
+        expires=now + ttl,
+    )
+
+
+# -- sessions --------------------------------------------------------------------------------------
+
+
+async def test_session_round_trips(store: Store) -> None:
+    session = make_session(source="offset_total", params={"q": "x"}, page_size=40, owner="caller-1")
+    await store.put_session(session)
+    assert await store.get_session(session.id) == session
+    assert await store.get_session(new_id()) is None
+
+
+async def test_replacing_a_session_keeps_its_pages(store: Store) -> None:
+    session = make_session()
+    await store.put_session(session)
+    await store.add_page(session.id, 0, State(offset=0))
+    await store.add_page(session.id, 1, State(offset=40))
+    replaced = session.model_copy(update={"detected": {"mode": "offset"}})
+    await store.put_session(replaced)
+    assert await store.get_session(session.id) == replaced
+    assert await store.get_page(session.id, 1) == State(offset=40)
+
+
+async def test_session_expired_in_the_past_is_gone(store: Store) -> None:
+    session = make_session(ttl=-1.0, created=time.time() - 100)
+    await store.put_session(session)
+    assert await store.get_session(session.id) is None
+
+
+async def test_session_expires_after_its_ttl(store: Store, store_url: str) -> None:
+    session = make_session(ttl=0.5)
+    await store.put_session(session)
+    await store.add_page(session.id, 0, State(offset=0))
+    assert await store.get_session(session.id) == session
+    with anyio.fail_after(5):
+        while await store.get_session(session.id) is not None:
+            await anyio.sleep(0.05)  # waiting out a TTL, bounded by fail_after
+    await store.purge_expired()
+    assert await store.get_page(session.id, 0) is None
+    if store_url.startswith("redis://"):
+        with redis.Redis.from_url(store_url) as client:
+            assert client.keys(f"*{session.id}*") == []
+
+
+# -- pages -----------------------------------------------------------------------------------------
+
+
+async def test_add_page_keeps_the_first_state(store: Store) -> None:
+    session = make_session()
+    await store.put_session(session)
+    first = await store.add_page(session.id, 1, State(offset=40, learned_page_size=40))
+    assert first.state == State(offset=40, learned_page_size=40) and first.repeats is None
+    second = await store.add_page(session.id, 1, State(offset=99))
+    assert second.state == State(offset=40, learned_page_size=40) and second.repeats is None
+    assert await store.get_page(session.id, 1) == State(offset=40, learned_page_size=40)
+
+
+async def test_repeated_position_names_the_earlier_page(store: Store) -> None:
+    session = make_session()
+    await store.put_session(session)
+    await store.add_page(session.id, 0, State(cursor=None))
+    await store.add_page(session.id, 1, State(cursor="abc"))
+    await store.add_page(session.id, 2, State(cursor="def"))
+    slot = await store.add_page(session.id, 3, State(cursor="abc", empty_run=1))
+    assert slot.repeats == 1
+    assert slot.state == State(cursor="abc", empty_run=1)
+    assert await store.get_page(session.id, 3) is None
+    other = make_session()
+    await store.put_session(other)
+    elsewhere = await store.add_page(other.id, 1, State(cursor="abc"))
+    assert elsewhere.repeats is None, "positions are per session"
+
+
+async def test_get_page_of_an_unreached_page_is_none(store: Store) -> None:
+    session = make_session()
+    await store.put_session(session)
+    await store.add_page(session.id, 0, State(page=1))
+    assert await store.get_page(session.id, 0) == State(page=1)
+    assert await store.get_page(session.id, 1) is None
+    assert await store.get_page(new_id(), 0) is None
+
+
+# -- results ---------------------------------------------------------------------------------------
+
+
+async def test_results_meta_and_chunks_round_trip(store: Store) -> None:
+    meta = make_results(new_id())
+    await store.put_results(meta)
+    assert await store.get_results(meta.id) == meta
+    chunks: list[list[Any]] = [
+        [{"id": 1, "name": "ä"}, {"id": 2}],
+        [],
+        [{"id": 3, "nested": {"x": [1, None]}}],
+    ]
+    for index, records in enumerate(chunks):
+        await store.put_chunk(meta.id, index, records)
+    finished = meta.model_copy(update={"count": 3, "chunks": 3, "complete": True, "stop_reason": "exhausted"})
+    await store.put_results(finished)
+    assert await store.get_results(meta.id) == finished
+    assert [await store.get_chunk(meta.id, index) for index in range(3)] == chunks
+    assert await store.get_chunk(meta.id, 3) is None
+    assert await store.get_results(new_id()) is None
+
+
+async def test_results_expired_in_the_past_are_gone(store: Store) -> None:
+    meta = make_results(new_id(), ttl=-1.0, created=time.time() - 100)
+    await store.put_results(meta)
+    await store.put_chunk(meta.id, 0, [1, 2])
+    assert await store.get_results(meta.id) is None
+    await store.purge_expired()
+    assert await store.get_chunk(meta.id, 0) is None
+
+
+# -- limits, purge, counts -------------------------------------------------------------------------
+
+
+async def test_oldest_sessions_are_evicted_past_max_sessions(open_stores: Opener) -> None:
+    store = open_stores(max_sessions=3)
+    start = time.time() - 100
+    sessions = [make_session(created=start + index) for index in range(5)]
+    for session in sessions:
+        await store.put_session(session)
+        await store.add_page(session.id, 0, State(offset=0))
+    assert [await store.get_session(s.id) is not None for s in sessions] == [False, False, True, True, True]
+    assert await store.get_page(sessions[0].id, 0) is None
+    assert await store.get_page(sessions[4].id, 0) == State(offset=0)
+    assert (await store.counts())["sessions"] == 3
+
+
+async def test_oldest_results_are_evicted_past_max_results(open_stores: Opener) -> None:
+    store = open_stores(max_results=2)
+    start = time.time() - 100
+    metas = [make_results(new_id(), created=start + index) for index in range(3)]
+    for meta in metas:
+        await store.put_results(meta)
+        await store.put_chunk(meta.id, 0, [meta.id])
+    assert [await store.get_results(m.id) is not None for m in metas] == [False, True, True]
+    assert await store.get_chunk(metas[0].id, 0) is None
+    assert await store.get_chunk(metas[2].id, 0) == [metas[2].id]
+    assert (await store.counts())["results"] == 2
+
+
+async def test_purge_expired_removes_expired_sessions_and_results(store: Store) -> None:
+    old = time.time() - 100
+    expired = [make_session(ttl=-1.0, created=old), make_session(ttl=-5.0, created=old)]
+    live = make_session()
+    for session in [*expired, live]:
+        await store.put_session(session)
+        await store.add_page(session.id, 0, State(offset=0))
+    gone_results = make_results(expired[0].id, ttl=-1.0, created=old)
+    live_results = make_results(live.id)
+    for meta in (gone_results, live_results):
+        await store.put_results(meta)
+        await store.put_chunk(meta.id, 0, ["r"])
+    assert await store.purge_expired() == 3
+    assert await store.purge_expired() == 0
+    assert await store.counts() == {"sessions": 1, "results": 1}
+    assert await store.get_session(live.id) == live
+    assert await store.get_page(live.id, 0) == State(offset=0)
+    assert await store.get_chunk(live_results.id, 0) == ["r"]
+    assert await store.get_page(expired[0].id, 0) is None
+    assert await store.get_chunk(gone_results.id, 0) is None
+
+
+async def test_counts_are_live_sessions_and_results(
+    store: Store, store_url: str, request: pytest.FixtureRequest
+) -> None:
+    if store_url == "memory://":
+        reason = "needs fix: MemoryStore.counts counts expired sessions/results until purge_expired runs"
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+    assert await store.counts() == {"sessions": 0, "results": 0}
+    for _ in range(3):
+        await store.put_session(make_session())
+    await store.put_session(make_session(ttl=-1.0, created=time.time() - 100))
+    await store.put_results(make_results(new_id()))
+    await store.put_results(make_results(new_id(), ttl=-1.0, created=time.time() - 100))
+    assert await store.counts() == {"sessions": 3, "results": 1}
+
+
+# -- concurrent writers ----------------------------------------------------------------------------
+
+
+async def test_racing_writers_of_one_page_all_get_the_winning_state(store: Store, replica: Store) -> None:
+    session = make_session()
+    await store.put_session(session)
+    outcomes: list[State] = []
+
+    async def write(index: int) -> None:
+        writer = store if index % 2 else replica
+        slot = await writer.add_page(session.id, 1, State(offset=40 + index, learned_page_size=index))
+        assert slot.repeats is None
+        outcomes.append(slot.state)
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as group:
+            for index in range(24):
+                group.start_soon(write, index)
+    stored = await replica.get_page(session.id, 1)
+    assert stored is not None
+    assert outcomes == [stored] * 24
+    assert await store.get_page(session.id, 1) == stored
+
+
+async def test_racing_writers_of_distinct_pages_lose_nothing(store: Store, replica: Store) -> None:
+    session = make_session()
+    await store.put_session(session)
+    expected = {number: State(cursor=f"token-{number}", page_size=25) for number in range(40)}
+
+    async def write(number: int) -> None:
+        writer = store if number % 2 else replica
+        slot = await writer.add_page(session.id, number, expected[number])
+        assert slot == type(slot)(expected[number])
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as group:
+            for number in expected:
+                group.start_soon(write, number)
+    assert {number: await store.get_page(session.id, number) for number in expected} == expected
+
+
+async def test_racing_writers_of_one_position_keep_one_page(store: Store, replica: Store) -> None:
+    session = make_session()
+    await store.put_session(session)
+    await store.add_page(session.id, 0, State(cursor=None))
+    slots = {}
+
+    async def write(number: int, writer: Store) -> None:
+        slots[number] = await writer.add_page(session.id, number, State(cursor="same"))
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as group:
+            group.start_soon(write, 1, store)
+            group.start_soon(write, 2, replica)
+    winners = [number for number, slot in slots.items() if slot.repeats is None]
+    assert len(winners) == 1
+    (winner,) = winners
+    loser = 3 - winner
+    assert slots[loser].repeats == winner
+    assert await store.get_page(session.id, winner) == State(cursor="same")
+    assert await store.get_page(session.id, loser) is None
+
+
+# -- redis specifics -------------------------------------------------------------------------------
+
+
+@pytest.mark.redis
+async def test_redis_keys_all_expire_and_chunks_are_separate_keys(redis_url: str) -> None:  # noqa: F811
+    with redis.Redis.from_url(redis_url, decode_responses=True) as client:
+        client.flushdb()
+    store = open_store(redis_url)
+    try:
+        session = make_session()
+        await store.put_session(session)
+        await store.add_page(session.id, 0, State(offset=0))
+        await store.add_page(session.id, 1, State(offset=40))
+        meta = make_results(session.id)
+        await store.put_results(meta)
+        for index in range(3):
+            await store.put_chunk(meta.id, index, [{"id": index}])
+        await store.put_results(meta.model_copy(update={"chunks": 3, "count": 3}))
+    finally:
+        await store.aclose()
+    with redis.Redis.from_url(redis_url, decode_responses=True) as client:
+        keys = set(client.keys("*"))
+        assert all(key.startswith("mcp-paginate:") for key in keys)
+        chunk_keys = {key for key in keys if key.startswith(f"mcp-paginate:chunk:{meta.id}:")}
+        assert len(chunk_keys) == 3
+        indexes = {
+            f"mcp-paginate:index:{kind}-by-{order}"
+            for kind in ("sessions", "results")
+            for order in ("created", "expiry")
+        }
+        assert indexes <= keys
+        for key in keys - indexes:
+            assert 0 < client.ttl(key) <= 601, key
+
+
+async def test_redis_unreachable_is_a_store_error_naming_the_url_without_password() -> None:
+    port = free_port()
+    store = open_store(f"redis://reader:s3cret-pw@127.0.0.1:{port}/2")  # no I/O yet: nothing raised
+    session = make_session()
+    calls: list[Callable[[], Awaitable[object]]] = [
+        lambda: store.put_session(session),
+        lambda: store.get_session(session.id),
+        lambda: store.add_page(session.id, 0, State()),
+        lambda: store.get_page(session.id, 0),
+        lambda: store.put_results(make_results(session.id)),
+        lambda: store.get_results(new_id()),
+        lambda: store.put_chunk(new_id(), 0, []),
+        lambda: store.get_chunk(new_id(), 0),
+        store.purge_expired,
+        store.counts,
+    ]
+    messages: list[str] = []
+
+    async def expect_store_error(call: Callable[[], Awaitable[object]]) -> None:
+        with pytest.raises(StoreError) as caught:
+            await call()
+        assert caught.value.__cause__ is None
+        messages.append(str(caught.value))
+
+    try:
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as group:
+                for call in calls:
+                    group.start_soon(expect_store_error, call)
+    finally:
+        await store.aclose()
+    expected = (
+        f"session store unreachable at redis://127.0.0.1:{port}/2: connection refused; "
+        "check the --store URL / that Redis is running"
+    )
+    assert messages == [expected] * len(calls)
+
+
+def test_redis_url_that_cannot_be_parsed_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="invalid redis store URL"):
+        open_store("redis://127.0.0.1:6379/not-a-db")
