@@ -20,7 +20,7 @@ from typing import Any
 
 from mcp_paginate.app import AppContext
 from mcp_paginate.config import SourceConfig, query_text
-from mcp_paginate.errors import CursorError, InputError, PaginationLoopError
+from mcp_paginate.errors import CursorError, InputError, PaginationLoopError, ResponseShapeError
 from mcp_paginate.http import OriginPolicy, RequestLog, origin_of
 from mcp_paginate.paginators import (
     AutoPagination,
@@ -266,7 +266,12 @@ class Engine:
         pagination = plan.pagination
         request = plan.request.copy()
         if not isinstance(pagination, AutoPagination):
-            pagination.apply(request, state)
+            try:
+                pagination.apply(request, state)
+            except ValueError as exc:  # a value template that cannot render, a body that is not an object
+                raise InputError(
+                    f"cannot build the request for page {number + 1}: {exc}", source=plan.name
+                ) from None
         if plan.policy.check(request.url, source=plan.name):
             request.headers = plan.policy.strip_credentials(request.headers)
         log = RequestLog()
@@ -295,6 +300,10 @@ class Engine:
         except PaginationLoopError as exc:
             page.loop_error = str(exc)
             return page
+        except ValueError as exc:  # a template or path that does not fit this response
+            raise ResponseShapeError(
+                f"cannot read the next position from the response: {exc}", source=plan.name, url=response.url
+            ) from None
         page.total, page.end_reason = step.total, step.reason
         page.notes.extend(step.notes)
         following = step.next

@@ -12,15 +12,16 @@ from typing import Any
 
 import jmespath
 import jmespath.exceptions
-from jinja2 import StrictUndefined, TemplateError, Undefined
+from jinja2 import ChainableUndefined, StrictUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-__all__ = ["compile_path", "compile_template", "render_condition", "render_value", "search"]
+__all__ = ["compile_path", "compile_template", "render_condition", "render_text", "render_value", "search"]
 
 # Immutable sandbox: templates may read the response, never call methods that mutate it
-# or reach Python internals. Undefined names render empty (a missing field is normal
-# in API responses); StrictUndefined is used for value templates where empty is a bug.
-_environment = ImmutableSandboxedEnvironment(autoescape=False, undefined=Undefined)
+# or reach Python internals. Missing fields render empty, even through chains such as
+# ``last_records[-1]['key']`` on an empty page (a missing field is normal in API
+# responses); StrictUndefined is used for value templates where empty is a bug.
+_environment = ImmutableSandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)
 _strict_environment = ImmutableSandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
 
 
@@ -57,6 +58,14 @@ def render_value(source: str, variables: dict[str, Any]) -> str:
     """Render a value template (e.g. ``"{{ offset }},{{ page_size }}"``) to a string."""
     try:
         return str(compile_template(source, strict=True).render(**variables))
+    except TemplateError as exc:
+        raise ValueError(f"template {source!r} failed: {exc}") from exc
+
+
+def render_text(source: str, variables: dict[str, Any]) -> str:
+    """Render a template leniently: missing values render empty (cursor templates)."""
+    try:
+        return str(compile_template(source).render(**variables))
     except TemplateError as exc:
         raise ValueError(f"template {source!r} failed: {exc}") from exc
 

@@ -99,8 +99,17 @@ class State(BaseModel):
     empty_run: int = 0
 
     def position(self) -> str:
-        """A key identifying the requested position; a repeat in a session means a loop."""
-        return f"o={self.offset}|p={self.page}|c={self.cursor}"
+        """A key identifying the requested position; a repeat in a session means a loop.
+
+        Only what the request carries counts: the cursor when there is one (in cursor mode
+        ``offset`` is a running record count, so A->B->A must not look new), else the
+        page number, else the offset.
+        """
+        if self.cursor is not None:
+            return f"c={self.cursor}"
+        if self.page is not None:
+            return f"p={self.page}"
+        return f"o={self.offset}"
 
 
 @dataclass

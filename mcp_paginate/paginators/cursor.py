@@ -15,7 +15,7 @@ from urllib.parse import urljoin
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mcp_paginate.expressions import compile_path, compile_template, render_value, search
+from mcp_paginate.expressions import compile_path, compile_template, render_text, search
 from mcp_paginate.paginators.base import (
     PageView,
     PreparedRequest,
@@ -79,7 +79,7 @@ class NextCursor(BaseModel):
             value = search(self.last_record, page.records[-1]) if page.records else None
         else:
             assert self.template is not None
-            value = render_value(self.template, page.template_variables())
+            value = render_text(self.template, page.template_variables())
         if value is None or isinstance(value, bool):
             return None
         text = str(value).strip()

@@ -78,6 +78,12 @@ class OffsetPagination(StopRules):
             return Step(None, total, "the API said there are no more records")
         server_next = read_int(self.next_offset, page, "next_offset")
         next_offset = server_next if server_next is not None else offset + count
+        if count == 0 and explicit is not True:
+            if total is not None and offset < total:
+                return Step(
+                    None, total, f"empty page at offset {offset}, before the reported total of {total}"
+                )
+            return Step(None, total, "empty page")
         if next_offset <= offset:
             if count == 0:
                 # has_more (or a total) says more, but nothing came and nothing moved.
