@@ -375,21 +375,13 @@ async def test_fetch_all_dedupe_key_drops_records_seen_before(app: AppContext) -
 # --------------------------------------------------------------------------------------------
 
 
-LOOP_BUG = (
-    "needs fix: State.position() includes offset, which cursor mode advances by the records received, so a "
-    "cursor/next-link handed out again (A->B->A) never matches an earlier position and paging goes on until "
-    "max_pages/max_records"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=LOOP_BUG)
 @pytest.mark.anyio
 @pytest.mark.parametrize("source", ["body_token", "header_cursor", "link_header", "next_url"])
 async def test_a_to_b_to_a_cursor_loop_stops_fetch_all_with_a_loop_message(
     loop_app: AppContext, fresh_api: SampleAPI, source: str
 ) -> None:
     with anyio.fail_after(20):
-        # max_pages only bounds the test while the bug stands; the loop must end it after 3 pages.
+        # max_pages is only a backstop: the loop itself must end paging after 3 pages.
         result = await tools.fetch_all(loop_app, source=source, max_pages=12)
     assert result.stop_reason == "error" and result.complete is False
     assert result.error is not None and "already visited" in result.error
@@ -397,7 +389,6 @@ async def test_a_to_b_to_a_cursor_loop_stops_fetch_all_with_a_loop_message(
     assert fresh_api.stats.requests == 3
 
 
-@pytest.mark.xfail(strict=True, reason=LOOP_BUG)
 @pytest.mark.anyio
 async def test_a_to_b_to_a_loop_ends_stepwise_paging_with_a_note(
     loop_app: AppContext, fresh_api: SampleAPI
@@ -421,11 +412,6 @@ async def test_a_looping_api_is_still_bounded_by_max_pages(
     assert fresh_api.stats.requests <= 6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix: OffsetPagination.next_state treats an empty page without end signal as a loop "
-    "(PaginationLoopError) instead of the end: fetch_all reports stop_reason='error' after getting all",
-)
 @pytest.mark.anyio
 @pytest.mark.parametrize(("records", "page_size"), [(237, 79), (12, 50)])
 async def test_offset_source_without_end_signal_ends_cleanly_on_an_empty_page(

@@ -432,6 +432,13 @@ def test_offset_total_reached_ends_with_the_total() -> None:
     assert "100" in (step.reason or "")
 
 
+def test_offset_empty_page_before_the_reported_total_ends_and_says_so() -> None:
+    pagination = OffsetPagination(total="total")
+    step = pagination.next_state(view({"data": [], "total": 100}), State(offset=80, page_size=20))
+    assert step.next is None
+    assert "before the reported total of 100" in (step.reason or "")
+
+
 def test_offset_server_next_offset_that_does_not_move_is_a_loop_error() -> None:
     pagination = OffsetPagination(next_offset="next")
     with pytest.raises(PaginationLoopError, match="does not move"):
@@ -502,22 +509,12 @@ def test_empty_page_ends_page_mode() -> None:
     assert drained.steps[-1].reason == "empty page"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix: OffsetPagination.next_state raises PaginationLoopError on an empty page with no "
-    "end signal instead of ending (offset does not move when 0 records arrive)",
-)
 def test_empty_page_ends_offset_mode_when_the_collection_is_a_multiple_of_the_page_size() -> None:
     drained = drain(OffsetPagination(), offset_api(100), page_size=50)
     assert drained.ids == list(range(1, 101))
     assert drained.steps[-1].reason == "empty page"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix: a collection smaller than the page size (asked 50, got 12, no end signal) ends in "
-    "PaginationLoopError instead of ending normally in offset mode",
-)
 def test_small_collection_below_page_size_ends_cleanly_in_offset_mode() -> None:
     drained = drain(OffsetPagination(), offset_api(12), page_size=50)
     assert drained.ids == list(range(1, 13))
@@ -798,11 +795,6 @@ def test_template_cursor_that_renders_empty_ends_paging() -> None:
     assert pagination.next_state(view({"data": records_of(2)}), State()).next is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix: NextCursor.find renders templates with StrictUndefined (render_value), so a "
-    "template over a missing field or an empty last page raises a bare ValueError instead of ending paging",
-)
 @pytest.mark.parametrize(
     ("template", "body"),
     [
@@ -909,11 +901,6 @@ def test_successive_states_have_distinct_positions(mode: str) -> None:
     assert len(positions) == 5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix: State.position() includes offset (records so far in cursor mode), so the same cursor "
-    "reached again after more records is a new position and A->B->A loops are not detected",
-)
 def test_a_cursor_handed_out_again_is_the_same_position() -> None:
     pagination = CursorPagination(next=NextCursor(body="next"))
     state = pagination.first_state(10)
