@@ -11,6 +11,7 @@ Example::
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -20,12 +21,15 @@ from dataclasses import dataclass, field
 import httpx2
 
 from mcp_paginate.config import AppConfig
+from mcp_paginate.errors import StoreError
 from mcp_paginate.http import HttpClient, RetryPolicy
 from mcp_paginate.redaction import Redactor
 from mcp_paginate.store import Store, open_store
 from mcp_paginate.throttle import Throttle
 
 __all__ = ["AppContext", "open_app"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -87,7 +91,12 @@ async def open_app(
         transport=transport,
     )
     try:
-        await store.purge_expired()
+        try:
+            await store.purge_expired()
+        except StoreError as exc:
+            # Best effort: a store that is down now may be back by the first tool call, which
+            # then reports the problem to the assistant instead of the server failing to start.
+            logger.warning("could not purge expired sessions at startup: %s", exc)
         yield AppContext(config=config, store=store, http=http, redactor=redactor, environ=environment)
     finally:
         await http.aclose()

@@ -274,14 +274,6 @@ async def test_redis_outage_is_a_tool_error_and_nothing_is_lost(
         proxy.cut()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ReplicaExited,
-    reason=(
-        "needs fix: mcp_paginate/app.py open_app awaits store.purge_expired() at startup unguarded, "
-        "so a server started while Redis is down exits with a traceback instead of serving tool errors"
-    ),
-)
 async def test_server_started_while_redis_is_down_serves_tool_errors(
     config_file: Path, tmp_path: Path
 ) -> None:

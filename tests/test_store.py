@@ -249,12 +249,7 @@ async def test_purge_expired_removes_expired_sessions_and_results(store: Store) 
     assert await store.get_chunk(gone_results.id, 0) is None
 
 
-async def test_counts_are_live_sessions_and_results(
-    store: Store, store_url: str, request: pytest.FixtureRequest
-) -> None:
-    if store_url == "memory://":
-        reason = "needs fix: MemoryStore.counts counts expired sessions/results until purge_expired runs"
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+async def test_counts_are_live_sessions_and_results(store: Store) -> None:
     assert await store.counts() == {"sessions": 0, "results": 0}
     for _ in range(3):
         await store.put_session(make_session())

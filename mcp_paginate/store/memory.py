@@ -87,7 +87,11 @@ class MemoryStore(Store):
         return len(expired) + len(gone)
 
     async def counts(self) -> dict[str, int]:
-        return {"sessions": len(self._sessions), "results": len(self._results)}
+        now = time.time()
+        return {
+            "sessions": sum(1 for s in self._sessions.values() if s.expires >= now),
+            "results": sum(1 for r in self._results.values() if r.expires >= now),
+        }
 
     def _drop_session(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)
