@@ -42,7 +42,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 0
     from mcp_paginate.http_app import run_http
 
-    run_http(server, config, host=args.host, port=args.port)
+    run_http(server, config, store_url=_store_url(args), host=args.host, port=args.port)
     return 0
 
 

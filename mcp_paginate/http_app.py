@@ -10,14 +10,28 @@ import hmac
 import json
 import os
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_paginate import __version__
 from mcp_paginate.config import AppConfig
+from mcp_paginate.errors import StoreError
+from mcp_paginate.store import open_store
 
 __all__ = ["auth_tokens", "build_http_app", "run_http"]
+
+_OPEN_PATHS = frozenset({"/health", "/ready"})
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def auth_tokens(config: AppConfig, environ: dict[str, str] | None = None) -> list[str]:
@@ -42,7 +56,7 @@ class BearerAuth:
         self.tokens = [t.encode() for t in tokens]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.tokens and scope.get("path") != "/health":
+        if scope["type"] == "http" and self.tokens and scope.get("path") not in _OPEN_PATHS:
             given = b""
             for name, value in scope.get("headers", []):
                 if name == b"authorization" and value[:7].lower() == b"bearer ":
@@ -61,21 +75,43 @@ class BearerAuth:
         await self.app(scope, receive, send)
 
 
-def build_http_app(server: MCPServer[Any], config: AppConfig, *, host: str = "127.0.0.1") -> ASGIApp:
-    """The ASGI app: ``/mcp`` (stateless streamable HTTP) and ``/health``."""
+def build_http_app(
+    server: MCPServer[Any], config: AppConfig, *, store_url: str, host: str = "127.0.0.1"
+) -> ASGIApp:
+    """The ASGI app: ``/mcp`` (stateless streamable HTTP), ``/health`` (liveness) and ``/ready``.
+
+    ``/health`` never touches the store, so a store outage does not restart every replica;
+    ``/ready`` answers 503 while the store is unreachable.
+    """
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
+
+    shown_store = _without_password(store_url)
 
     @server.custom_route("/health", methods=["GET"])  # type: ignore[untyped-decorator]
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "version": __version__})
 
+    @server.custom_route("/ready", methods=["GET"])  # type: ignore[untyped-decorator]
+    async def ready(request: Request) -> Response:
+        store = open_store(store_url)
+        try:
+            with anyio.fail_after(2):
+                counts = await store.counts()
+        except (StoreError, TimeoutError) as exc:
+            message = str(exc) or "the store did not answer within 2 s"
+            return JSONResponse({"status": "unavailable", "store": shown_store, "error": message}, 503)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await store.aclose()
+        return JSONResponse({"status": "ok", "store": shown_store, **counts})
+
     app = server.streamable_http_app(stateless_http=True, host=host)
     return BearerAuth(app, auth_tokens(config))
 
 
-def run_http(server: MCPServer[Any], config: AppConfig, *, host: str, port: int) -> None:
+def run_http(server: MCPServer[Any], config: AppConfig, *, store_url: str, host: str, port: int) -> None:
     import uvicorn
 
-    app = build_http_app(server, config, host=host)
+    app = build_http_app(server, config, store_url=store_url, host=host)
     uvicorn.run(app, host=host, port=port, log_level="warning", ws="none")
