@@ -1,37 +1,247 @@
 """Pages in order for fetch_all: `page_stream` yields every page from a position to the end.
 
-Sequential for now: each page's request is built from the state the previous page
-produced, which is the only safe order for cursor chains.
+A cursor chain is sequential: each request needs what the previous response handed out.
+Offset and page modes can overlap requests, because where page ``n + k`` is follows from
+page ``n``: the same state with the offset advanced by ``k`` full pages (and the page number
+by ``k``). Requests are overlapped in two cases, always within the source's throttle
+(``concurrency`` requests in flight, ``rate_limit`` per second, halved on 429):
+
+- the API reported a ``total``: up to ``concurrency`` pages are in flight, never past the total;
+- the source opts in with ``prefetch = k`` (APIs that only say ``has_more``, like Alloy):
+  ``k`` pages beyond the next one are requested as if every page were full. The cost is at
+  most ``k`` wasted requests when the data ends (or ``concurrency`` if a page comes back short).
+
+Correctness comes first. A page requested ahead is delivered only once its predicted state
+(and records-so-far) equals the state the page before it actually led to, i.e. it is exactly
+the request sequential paging would have made; its next state is written to the session only
+then, in order (``add_page`` is insert-if-absent: a guessed state stored early would fork the
+session, or look like a loop). The first mismatch (a short page, a server-given next offset
+that skips) cancels everything requested ahead and paging continues sequentially from the
+real state. Leaving the context cancels requests still in flight.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import dataclasses
+import math
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from mcp_paginate.engine import Engine, Page, Plan
-from mcp_paginate.paginators import State
+from mcp_paginate.errors import PaginateError
+from mcp_paginate.paginators import OffsetPagination, PagePagination, State
+from mcp_paginate.store.base import PageSlot
+from mcp_paginate.store.memory import MemoryStore
 
 __all__ = ["page_stream"]
 
 
 @asynccontextmanager
-async def page_stream(engine: Engine, plan: Plan, number: int, state: State) -> AsyncIterator[AsyncIterator[Page]]:
+async def page_stream(
+    engine: Engine, plan: Plan, number: int, state: State
+) -> AsyncIterator[AsyncIterator[Page]]:
     """An iterator over pages ``number``, ``number + 1``, … until the last one (or a loop).
 
-    A context manager, so that concurrent variants can own a task group whose
-    in-flight requests are cancelled when the consumer stops early.
+    A producer task fetches the pages, one ahead of the consumer even for cursor chains (the
+    next request overlaps the consumer's work on the current page). Leaving the context
+    cancels whatever is still in flight: one page's request, or the window requested ahead.
+
+    Example::
+
+        async with page_stream(engine, plan, 0, first_state) as pages:
+            async for page in pages:
+                ...
+
+    Raises (from the iterator, in page order):
+        PaginateError: the next page failed (a page requested ahead that fails is only
+            reported if it turns out to be the next page).
     """
+    send, receive = anyio.create_memory_object_stream[Page | PaginateError](0)
+    failure: BaseException | None = None
+    try:
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(_Stream(engine, plan, task_group).produce, number, state, send)
+            pages = _delivered(receive)
+            try:
+                yield pages
+            except BaseException as exc:  # re-raised below, outside the task group (not as a group)
+                failure = exc
+            finally:
+                await pages.aclose()
+                task_group.cancel_scope.cancel()
+    finally:
+        receive.close()
+    if failure is not None:
+        raise failure
 
-    async def sequential() -> AsyncIterator[Page]:
-        current_number, current_state = number, state
-        records_so_far = state.offset or 0
-        while True:
-            page = await engine.fetch(plan, current_number, current_state, records_so_far)
-            yield page
-            if page.next_state is None:
-                return
-            records_so_far += len(page.records)
-            current_number, current_state = current_number + 1, page.next_state
 
-    yield sequential()
+async def _delivered(receive: MemoryObjectReceiveStream[Page | PaginateError]) -> AsyncGenerator[Page, None]:
+    async for item in receive:
+        if isinstance(item, PaginateError):
+            raise item
+        yield item
+
+
+@dataclasses.dataclass(eq=False)
+class _Ahead:
+    """A page requested ahead with a predicted state, and what came back."""
+
+    number: int
+    state: State
+    records_so_far: int
+    scope: anyio.CancelScope = dataclasses.field(default_factory=anyio.CancelScope)
+    done: anyio.Event = dataclasses.field(default_factory=anyio.Event)
+    page: Page | None = None
+    error: PaginateError | None = None
+
+
+class _Stream:
+    """The ordered pages of one fetch_all, with requests made ahead where that is safe."""
+
+    def __init__(self, engine: Engine, plan: Plan, task_group: TaskGroup) -> None:
+        self.engine = engine
+        self.plan = plan
+        self.task_group = task_group
+        # The same engine, except that the next page's state is handed back instead of stored:
+        # `_commit` stores it once the page is known to be the one sequential paging requests.
+        self.unstored = Engine(dataclasses.replace(engine.app, store=_NothingStored()))
+        self.ahead: dict[int, _Ahead] = {}
+        self.predicting = True  # until a prediction turns out wrong
+        self.prefetch = plan.source.prefetch if plan.source is not None else 0
+
+    async def produce(
+        self, number: int, state: State, send: MemoryObjectSendStream[Page | PaginateError]
+    ) -> None:
+        """Send the pages in order, then close ``send``; an error is sent in place of its page."""
+        with send:
+            records_so_far = state.offset or 0
+            while True:
+                try:
+                    page = await self._page(number, state, records_so_far)
+                except PaginateError as exc:
+                    self._cancel_ahead()
+                    await send.send(exc)
+                    return
+                if page.next_state is None:
+                    self._cancel_ahead()
+                    await send.send(page)
+                    return
+                records_so_far += len(page.records)
+                number, state = number + 1, page.next_state
+                self._request_ahead(page, number, state, records_so_far)
+                await send.send(page)
+
+    async def _page(self, number: int, state: State, records_so_far: int) -> Page:
+        ahead = self.ahead.pop(number, None)
+        if ahead is not None:
+            if ahead.state == state and ahead.records_so_far == records_so_far:
+                await ahead.done.wait()
+                if ahead.error is not None:
+                    raise ahead.error
+                if ahead.page is not None:
+                    return await self._commit(ahead.page)
+            # The guess was wrong (or its request was cancelled): from here on, one page at a time.
+            self.predicting = False
+            self._cancel_ahead()
+        return await self.engine.fetch(self.plan, number, state, records_so_far)
+
+    async def _commit(self, page: Page) -> Page:
+        """Store the next page's state, as `Engine.fetch` does for a page it fetched in order."""
+        following = page.next_state
+        if following is None:
+            return page
+        slot: PageSlot = await self.engine.app.store.add_page(
+            self.plan.session.id, page.number + 1, following
+        )
+        if slot.repeats is not None:
+            page.next_state = None
+            page.loop_error = (
+                f"the API led back to a position already visited (page {slot.repeats + 1} of this session); "
+                "stopped paging instead of looping"
+            )
+            return page
+        page.next_state = slot.state
+        return page
+
+    def _request_ahead(self, page: Page, number: int, state: State, records_so_far: int) -> None:
+        """Request pages ``number …`` with predicted states, as many as the window allows."""
+        window = self._window(page, state)
+        if window <= 1:
+            return
+        assert state.offset is not None and page.state.offset is not None
+        step = state.offset - page.state.offset
+        count = len(page.records)
+        for distance in range(window):
+            if number + distance in self.ahead:
+                continue
+            ahead = _Ahead(
+                number=number + distance,
+                state=_advanced(state, distance, step),
+                records_so_far=records_so_far + distance * count,
+            )
+            self.ahead[ahead.number] = ahead
+            self.task_group.start_soon(self._fetch_ahead, ahead)
+
+    def _window(self, page: Page, following: State) -> int:
+        """How many pages from the next one on may be in flight (0 or 1: none ahead)."""
+        if not self.predicting or not _plain_advance(page.state, following):
+            return 0
+        # Read now, not at the start: auto mode knows its concrete mode after the first page.
+        if not isinstance(self.plan.pagination, OffsetPagination | PagePagination):
+            return 0
+        assert following.offset is not None and page.state.offset is not None
+        step = following.offset - page.state.offset
+        if step <= 0:
+            return 0
+        if page.total is not None:
+            remaining = math.ceil((page.total - following.offset) / step)
+            return min(self.plan.throttle.current_concurrency, remaining)
+        return self.prefetch + 1 if self.prefetch else 0
+
+    async def _fetch_ahead(self, ahead: _Ahead) -> None:
+        with ahead.scope:
+            try:
+                ahead.page = await self.unstored.fetch(
+                    self.plan, ahead.number, ahead.state, ahead.records_so_far
+                )
+            except PaginateError as exc:
+                ahead.error = exc
+        ahead.done.set()
+
+    def _cancel_ahead(self) -> None:
+        for ahead in self.ahead.values():
+            ahead.scope.cancel()
+        self.ahead.clear()
+
+
+def _plain_advance(state: State, following: State) -> bool:
+    """Whether the step from ``state`` to ``following`` moved the position and changed nothing else.
+
+    Only then is the step worth repeating as a prediction: while an API's page size is still
+    being learned (a silent cap), or after empty pages, the states change in other ways too.
+    """
+    if state.offset is None or following.offset is None:
+        return False
+    return following.model_copy(update={"offset": state.offset, "page": state.page}) == state
+
+
+def _advanced(state: State, distance: int, step: int) -> State:
+    if distance == 0:
+        return state
+    assert state.offset is not None
+    update: dict[str, Any] = {"offset": state.offset + distance * step}
+    if state.page is not None:
+        update["page"] = state.page + distance
+    return state.model_copy(update=update)
+
+
+class _NothingStored(MemoryStore):
+    """A store whose ``add_page`` keeps nothing and detects no loop; see `_Stream.unstored`."""
+
+    async def add_page(self, session_id: str, number: int, state: State) -> PageSlot:
+        return PageSlot(state)

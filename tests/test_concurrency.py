@@ -1,0 +1,305 @@
+"""Concurrent fetching in fetch_all: exact, ordered, bounded, rate-limited, cancellable.
+
+Offset and page sources whose API reports a total overlap requests (up to the source's
+``concurrency``); sources with ``prefetch = k`` request ``k`` pages ahead. Whatever the
+overlap, the records must be those of sequential paging, in order, with no gap and no
+duplicate, and the session must store exactly the page states sequential paging stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client
+
+from mcp_paginate.app import AppContext, open_app
+from mcp_paginate.config import AppConfig
+from mcp_paginate.engine import Engine
+from mcp_paginate.paginators import State
+from mcp_paginate.sample_api import FaultPlan, SampleAPI
+from mcp_paginate.server import create_server
+from mcp_paginate.streaming import page_stream
+from mcp_paginate.tools import FetchAllResult, fetch_all
+from tests.conftest import structured
+from tests.support import ALL_IDS, ALLOY_ENV, sample_sources
+
+HANG_GUARD = 30
+
+
+def make_config(url: str, source: str, **overrides: Any) -> AppConfig:
+    """The sample sources, with ``overrides`` merged into ``source`` (pagination merged too)."""
+    sources = sample_sources(url)
+    table = dict(sources[source])
+    pagination = overrides.pop("pagination", None)
+    if pagination is not None:
+        table["pagination"] = {**table.get("pagination", {}), **pagination}
+    table.update(overrides)
+    sources[source] = table
+    settings = {"backoff_base_seconds": 0.01, "max_inline_chars": 1_000_000}
+    return AppConfig.model_validate({"server": settings, "sources": sources}, context={"environ": ALLOY_ENV})
+
+
+@asynccontextmanager
+async def running(
+    config: AppConfig, transport: httpx2.AsyncBaseTransport | None = None
+) -> AsyncIterator[AppContext]:
+    async with open_app(config, "memory://", environ=ALLOY_ENV, transport=transport) as app:
+        yield app
+
+
+async def drain(api: SampleAPI, source: str, **overrides: Any) -> tuple[FetchAllResult, list[State], int]:
+    """fetch_all over a fresh app: the result, the session's stored page states, requests made."""
+    arguments = overrides.pop("arguments", {})
+    api.stats.reset()
+    async with running(make_config(api.url, source, **overrides)) as app:
+        with anyio.fail_after(HANG_GUARD):
+            result = await fetch_all(app, source=source, **arguments)
+        states = await stored_states(app, result)
+    return result, states, api.stats.requests
+
+
+async def stored_states(app: AppContext, result: FetchAllResult) -> list[State]:
+    meta = await app.store.get_results(result.results_uri.rsplit("/", 1)[1])
+    assert meta is not None
+    states = []
+    while (state := await app.store.get_page(meta.session_id, len(states))) is not None:
+        states.append(state)
+    return states
+
+
+def ids(result: FetchAllResult) -> list[int]:
+    return [record["id"] for record in result.records]
+
+
+class WatchingTransport(httpx2.AsyncBaseTransport):
+    """Real loopback HTTP, counting requests in flight and requests cancelled while in flight."""
+
+    def __init__(self, wait_for: int) -> None:
+        self.inner = httpx2.AsyncHTTPTransport()
+        self.wait_for = wait_for
+        self.in_flight = 0
+        self.cancelled = 0
+        self.reached = anyio.Event()
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        self.in_flight += 1
+        if self.in_flight >= self.wait_for:
+            self.reached.set()
+        try:
+            return await self.inner.handle_async_request(request)
+        except anyio.get_cancelled_exc_class():
+            self.cancelled += 1
+            raise
+        finally:
+            self.in_flight -= 1
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.fixture
+def slow_api() -> Any:
+    """600 records, 20 ms per request: enough for requests to overlap visibly."""
+    with SampleAPI(records=600, latency=0.02) as api:
+        yield api
+
+
+# -- total known: bounded concurrency ----------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("source", ["offset_total", "pages_total"])
+@pytest.mark.parametrize("concurrency", [3, 8])
+async def test_total_known_overlaps_requests_within_the_bound_and_matches_sequential(
+    slow_api: SampleAPI, source: str, concurrency: int
+) -> None:
+    sequential, sequential_states, _ = await drain(slow_api, source, concurrency=1)
+    assert slow_api.stats.max_in_flight == 1
+
+    result, states, requests = await drain(slow_api, source, concurrency=concurrency)
+
+    assert ids(result) == ids(sequential) == list(range(1, 601))
+    assert result.complete and result.stop_reason == "exhausted" and result.total == 600
+    assert states == sequential_states
+    assert result.pages == len(states) == requests  # nothing requested past the total
+    assert 2 <= slow_api.stats.max_in_flight <= concurrency
+
+
+@pytest.mark.anyio
+async def test_page_size_silently_capped_on_the_first_page_is_followed_without_waste(
+    sample_api: SampleAPI,
+) -> None:
+    # /offset caps at 100: asked 150, the first page brings 100, the offsets ahead step by 100.
+    result, states, requests = await drain(
+        sample_api, "offset_total", concurrency=4, pagination={"page_size": 150}
+    )
+    assert ids(result) == ALL_IDS
+    assert [state.offset for state in states] == [0, 100, 200]
+    assert result.pages == requests == 3
+
+
+@pytest.mark.anyio
+async def test_short_page_before_the_reported_total_falls_back_to_sequential(fresh_api: SampleAPI) -> None:
+    # The total keeps growing, so the page at offset 200 (37 records) is short but not last:
+    # the offset 240 requested ahead is wrong, and paging goes on from 237 as sequential does.
+    fresh_api.faults = FaultPlan(growing_total=True)
+    sequential, sequential_states, sequential_requests = await drain(fresh_api, "offset_total", concurrency=1)
+    fresh_api.faults = FaultPlan(growing_total=True)
+    result, states, requests = await drain(fresh_api, "offset_total", concurrency=4)
+
+    assert ids(result) == ids(sequential) == ALL_IDS
+    assert (result.stop_reason, result.error) == (sequential.stop_reason, sequential.error)
+    assert states == sequential_states
+    assert [state.offset for state in states][-2:] == [200, 237]
+    assert result.next_cursor == sequential.next_cursor
+    assert sequential_requests <= requests <= sequential_requests + 4
+
+
+@pytest.mark.anyio
+async def test_transient_faults_and_429s_under_concurrency_stay_exact(fresh_api: SampleAPI) -> None:
+    fresh_api.faults = FaultPlan(
+        status_every=5, status_code=429, retry_after="0", reset_every=13, truncate_every=17
+    )
+    config = make_config(fresh_api.url, "pages_total", concurrency=8, pagination={"page_size": 10})
+    async with running(config) as app:
+        with anyio.fail_after(HANG_GUARD):
+            result = await fetch_all(app, source="pages_total")
+        states = await stored_states(app, result)
+        throttle = app.throttles["pages_total"]
+        assert throttle.current_concurrency < 8  # 429s halved it
+    assert ids(result) == ALL_IDS and result.complete
+    assert [state.page for state in states] == list(range(1, 25))
+    assert any("retried" in note for note in result.notes)
+
+
+@pytest.mark.anyio
+async def test_rate_limit_spaces_requests_even_with_concurrency(fresh_api: SampleAPI) -> None:
+    rate = 10.0
+    result, _, requests = await drain(fresh_api, "offset_total", concurrency=8, rate_limit=rate)
+    assert ids(result) == ALL_IDS
+    stamps = fresh_api.stats.timestamps
+    assert len(stamps) == requests == 6
+    gaps = [later - earlier for earlier, later in zip(stamps, stamps[1:], strict=False)]
+    # The bucket releases one request per 1/rate s; arrival jitter is far below half of that.
+    assert min(gaps) >= 0.5 / rate
+    assert stamps[-1] - stamps[0] >= 0.9 * (len(stamps) - 1) / rate
+
+
+# -- prefetch: has_more only --------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("records", [0, 37, 50, 237, 250])
+async def test_prefetch_drains_a_has_more_api_exactly_and_wastes_at_most_prefetch(records: int) -> None:
+    needed = max(1, -(-records // 50))
+    with SampleAPI(records=records) as api:
+        sequential, sequential_states, sequential_requests = await drain(api, "alloy_style")
+        result, states, requests = await drain(api, "alloy_style", prefetch=4, concurrency=8)
+    assert ids(result) == ids(sequential) == list(range(1, records + 1))
+    assert result.complete and result.pages == needed
+    assert states == sequential_states
+    assert sequential_requests == needed
+    assert needed <= requests <= needed + 4
+
+
+@pytest.mark.anyio
+async def test_prefetch_overlaps_requests_up_to_prefetch_plus_one(slow_api: SampleAPI) -> None:
+    result, states, requests = await drain(slow_api, "alloy_style", prefetch=3, concurrency=8)
+    assert ids(result) == list(range(1, 601))
+    assert len(states) == result.pages == 12
+    assert 12 <= requests <= 12 + 3
+    assert 2 <= slow_api.stats.max_in_flight <= 4
+
+
+@pytest.mark.anyio
+async def test_prefetch_is_bounded_by_the_source_concurrency(slow_api: SampleAPI) -> None:
+    result, _, _ = await drain(slow_api, "alloy_style", prefetch=6, concurrency=2)
+    assert ids(result) == list(range(1, 601))
+    assert slow_api.stats.max_in_flight == 2
+
+
+@pytest.mark.anyio
+async def test_prefetch_waits_until_a_silent_cap_is_learned(sample_api: SampleAPI) -> None:
+    # /pages caps at 25 without saying so: the first two pages teach the page size, then the
+    # pages ahead are requested with it; the short last page (12 records) ends paging.
+    sequential, sequential_states, _ = await drain(sample_api, "pages_capped")
+    result, states, requests = await drain(sample_api, "pages_capped", prefetch=3)
+    assert ids(result) == ids(sequential) == ALL_IDS
+    assert states == sequential_states
+    assert result.pages == 10
+    assert 10 <= requests <= 10 + 3
+
+
+@pytest.mark.anyio
+async def test_prefetch_falls_back_when_the_api_claims_more_with_empty_pages(fresh_api: SampleAPI) -> None:
+    fresh_api.faults = FaultPlan(empty_forever=True)
+    sequential, sequential_states, sequential_requests = await drain(fresh_api, "alloy_style")
+    fresh_api.faults = FaultPlan(empty_forever=True)
+    result, states, requests = await drain(fresh_api, "alloy_style", prefetch=4)
+    assert ids(result) == ids(sequential) == ALL_IDS
+    assert result.stop_reason == sequential.stop_reason == "error"
+    assert result.error == sequential.error
+    assert states == sequential_states
+    assert sequential_requests <= requests <= sequential_requests + 4
+
+
+@pytest.mark.anyio
+async def test_prefetch_through_the_mcp_client(fresh_api: SampleAPI) -> None:
+    server = create_server(
+        make_config(fresh_api.url, "alloy_style", prefetch=2), "memory://", environ=ALLOY_ENV
+    )
+    async with Client(server) as client:
+        with anyio.fail_after(HANG_GUARD):
+            data = structured(await client.call_tool("fetch_all", {"source": "alloy_style"}))
+    assert [record["id"] for record in data["records"]] == ALL_IDS
+    assert data["complete"] is True
+    assert 5 <= fresh_api.stats.requests <= 5 + 2
+
+
+# -- stopping early -----------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("source", "overrides"), [("offset_total", {"concurrency": 8}), ("alloy_style", {"prefetch": 4})]
+)
+async def test_stopping_at_max_records_then_resuming_has_no_gap_or_duplicate(
+    sample_api: SampleAPI, source: str, overrides: dict[str, Any]
+) -> None:
+    config = make_config(sample_api.url, source, **overrides)
+    async with running(config) as app:
+        with anyio.fail_after(HANG_GUARD):
+            first = await fetch_all(app, source=source, max_records=95)
+            assert first.stop_reason == "max_records" and first.next_cursor is not None
+            rest = await fetch_all(app, cursor=first.next_cursor)
+    assert ids(first) == ALL_IDS[:95]
+    assert ids(first) + ids(rest) == ALL_IDS
+    assert rest.complete
+
+
+@pytest.mark.anyio
+async def test_leaving_the_stream_cancels_requests_in_flight(fresh_api: SampleAPI) -> None:
+    transport = WatchingTransport(wait_for=4)
+    async with running(make_config(fresh_api.url, "offset_total", concurrency=4), transport) as app:
+        engine = Engine(app)
+        plan = await engine.start(source="offset_total")
+        state = await app.store.get_page(plan.session.id, 0)
+        assert state is not None
+        with anyio.fail_after(HANG_GUARD):
+            async with page_stream(engine, plan, 0, state) as pages:
+                async for page in pages:
+                    assert page.number == 0
+                    # Every request from now on takes far longer than the hang guard.
+                    fresh_api.faults = FaultPlan(slow_every=1, slow_seconds=3 * HANG_GUARD)
+                    await transport.reached.wait()  # pages 1-4 are in flight
+                    break
+        assert transport.cancelled == 4
+        assert transport.in_flight == 0
+        # Only page 0's successor was stored: nothing requested ahead reached the session.
+        assert await app.store.get_page(plan.session.id, 1) is not None
+        assert await app.store.get_page(plan.session.id, 2) is None
