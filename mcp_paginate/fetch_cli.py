@@ -1,0 +1,329 @@
+"""``mcp-paginate fetch``: drain a source from the terminal to JSON Lines, with a progress bar.
+
+Pages are read one at a time with the core `list_page` (no MCP involved) and each is
+written and flushed as it arrives, so memory stays flat however large the source is and
+the output holds exactly the records before the cursor printed on interruption::
+
+    $ mcp-paginate fetch github_issues -p owner=encode -p repo=httpx --out issues.jsonl
+    ⠹ github_issues ━━━━━━━━━━╺━━━━━━━━━━━  1,200/2,874 records · 12 pages · 310 rec/s · 0:00:04
+    ^C
+    interrupted after 1,200 records; resume with:
+      mcp-paginate fetch github_issues --out issues.jsonl --cursor 3kq…Vw.12
+
+The progress bar goes to stderr, the records to ``--out`` (appended to when resuming with
+``--cursor``) or stdout. Exit status: 0 done, 1 stopped by an API or network error (the
+cursor to resume from is printed), 2 a usage/config error, 130 interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import anyio
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.text import Text
+
+from mcp_paginate.app import AppContext, open_app
+from mcp_paginate.config import AppConfig
+from mcp_paginate.errors import ConfigError, CursorError, InputError, PaginateError
+from mcp_paginate.sessions import format_cursor, parse_cursor
+from mcp_paginate.store import default_store_url
+from mcp_paginate.tools import ListPageResult, list_page
+
+__all__ = ["run_fetch"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+_UNLIMITED_INLINE = 1 << 62
+"""A terminal has no context window: take every page whole instead of in inline-sized slices."""
+
+
+@dataclass
+class _Run:
+    """What a drain has done so far; read after an interruption, so kept outside the event loop."""
+
+    source: str
+    out: str | None
+    store_url: str
+    config_path: str | None = None
+    written: int = 0
+    pages: int = 0
+    before: int | None = None
+    total: int | None = None
+    resume_cursor: str | None = None
+    finished: bool = False
+    stopped_at_limit: bool = False
+    started: float = field(default_factory=time.monotonic)
+    redact: Any = None
+
+    def resume_command(self) -> str:
+        assert self.resume_cursor is not None
+        words = ["mcp-paginate", "fetch", self.source]
+        if self.config_path:
+            words += ["--config", self.config_path]
+        if self.store_url != default_store_url():
+            words += ["--store", self.store_url]
+        if self.out:
+            words += ["--out", self.out]
+        words += ["--cursor", self.resume_cursor]
+        return " ".join(shlex.quote(word) for word in words)
+
+
+class _RecordsColumn(ProgressColumn):
+    """``1,200/2,874 records`` (or ``1,200 records`` while the total is unknown)."""
+
+    def render(self, task: Task) -> Text:
+        done = f"{int(task.completed):,}"
+        if task.total is not None:
+            return Text(f"{done}/{int(task.total):,} records", style="progress.download")
+        return Text(f"{done} records", style="progress.download")
+
+
+class _PagesColumn(ProgressColumn):
+    """``· 12 pages``."""
+
+    def render(self, task: Task) -> Text:
+        pages = task.fields.get("pages", 0)
+        return Text(f"· {pages:,} page{'' if pages == 1 else 's'}")
+
+
+class _RateColumn(ProgressColumn):
+    """Records per second since this run started."""
+
+    def render(self, task: Task) -> Text:
+        rate = task.fields.get("rate")
+        return Text("- rec/s" if rate is None else f"{rate:,.0f} rec/s", style="progress.data.speed")
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        SpinnerColumn(finished_text="[green]✓[/]"),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(bar_width=30),
+        _RecordsColumn(),
+        _PagesColumn(),
+        TextColumn("·"),
+        _RateColumn(),
+        TextColumn("·"),
+        TimeElapsedColumn(),
+        console=console,
+        redirect_stdout=False,
+        redirect_stderr=False,
+        transient=False,
+    )
+
+
+def run_fetch(
+    config: AppConfig,
+    *,
+    source: str,
+    params: Mapping[str, Any] | None,
+    out: str | None,
+    max_records: int | None,
+    fields: list[str] | None,
+    cursor: str | None,
+    store_url: str,
+    console: Console | None = None,
+) -> int:
+    """Drain ``source`` (or continue from ``cursor``) to JSON Lines; return the exit status."""
+    console = console or Console(stderr=True)
+    if max_records is not None and max_records < 1:
+        return _fail(console, "--max-records must be at least 1", EXIT_USAGE)
+    run = _Run(source=source, out=out, store_url=store_url, config_path=config.path)
+    try:
+        stream: TextIO = open(out, "a" if cursor else "w", encoding="utf-8") if out else sys.stdout  # noqa: SIM115
+    except OSError as exc:
+        return _fail(console, f"cannot write {out}: {exc.strerror or exc}", EXIT_USAGE)
+    terse = {"max_inline_chars": _UNLIMITED_INLINE}
+    config = config.model_copy(update={"server": config.server.model_copy(update=terse)})
+    try:
+        return anyio.run(
+            _drain, config, run, stream, dict(params or {}), max_records, fields, cursor, console
+        )
+    except KeyboardInterrupt:
+        return _interrupted(console, run)
+    except PaginateError as exc:  # the store or config could not be opened
+        return _fail(console, _message(run, exc), EXIT_USAGE)
+    finally:
+        if stream is not sys.stdout:
+            stream.close()
+        else:
+            stream.flush()
+
+
+async def _drain(
+    config: AppConfig,
+    run: _Run,
+    stream: TextIO,
+    params: dict[str, Any],
+    max_records: int | None,
+    fields: list[str] | None,
+    cursor: str | None,
+    console: Console,
+) -> int:
+    async with open_app(config, run.store_url) as app:
+        run.redact = app.redactor.redact
+        try:
+            if cursor is not None:
+                await _check_cursor(app, cursor, run.source)
+                if params:
+                    console.print(
+                        "[dim]note: -p params are fixed by the cursor's session and were ignored[/]"
+                    )
+        except PaginateError as exc:
+            return _fail(console, _message(run, exc), EXIT_USAGE)
+        with _progress(console) as progress:
+            task = progress.add_task(run.source, total=None, pages=0, rate=None)
+            run.resume_cursor = cursor
+            while True:
+                try:
+                    result = await _next_page(app, run, params, fields, cursor)
+                except (ConfigError, InputError) as exc:
+                    if run.pages == 0:
+                        _discard(progress)
+                        return _fail(console, _message(run, exc), EXIT_USAGE)
+                    return _stopped_by_error(console, progress, run, exc)
+                except PaginateError as exc:
+                    return _stopped_by_error(console, progress, run, exc)
+                records = result.records
+                if run.before is None:
+                    # Records of the session before this run's first one (non-zero when resuming).
+                    run.before = result.seen.records - result.page.size
+                    run.total = result.total
+                if max_records is not None and run.written + len(records) >= max_records:
+                    taken = max_records - run.written
+                    _write(stream, records[:taken])
+                    run.written += taken
+                    run.pages += 1
+                    more = taken < len(records) or result.next_cursor is not None
+                    run.resume_cursor = _skip_cursor(result.cursor, taken) if taken < len(records) else None
+                    if run.resume_cursor is None and result.next_cursor is not None:
+                        run.resume_cursor = result.next_cursor
+                    run.stopped_at_limit = more
+                    _show(progress, task, run, result.total)
+                    break
+                _write(stream, records)
+                run.written += len(records)
+                run.pages += 1
+                run.total = result.total if result.total is not None else run.total
+                run.resume_cursor = result.next_cursor
+                _show(progress, task, run, result.total)
+                if result.next_cursor is None:
+                    break
+                cursor = result.next_cursor
+            bar_total = run.before + run.written if not run.stopped_at_limit else progress.tasks[0].total
+            progress.update(task, total=bar_total, completed=run.before + run.written)
+    run.finished = True
+    return _summary(console, run)
+
+
+async def _next_page(
+    app: AppContext, run: _Run, params: dict[str, Any], fields: list[str] | None, cursor: str | None
+) -> ListPageResult:
+    if cursor is None:
+        return await list_page(app, source=run.source, params=params, fields=fields)
+    return await list_page(app, cursor=cursor, fields=fields)
+
+
+async def _check_cursor(app: AppContext, cursor: str, source: str) -> None:
+    session_id, _, _ = parse_cursor(cursor)
+    session = await app.store.get_session(session_id)
+    if session is None:
+        raise CursorError(
+            "that cursor is unknown to this store (expired, or from another --store); "
+            f"start again without --cursor: mcp-paginate fetch {source}"
+        )
+    if session.source != source:
+        raise CursorError(f"that cursor continues source {session.source!r}, not {source!r}")
+
+
+def _write(stream: TextIO, records: list[Any]) -> None:
+    if records:
+        stream.write("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
+    stream.flush()
+
+
+def _skip_cursor(cursor: str, taken: int) -> str:
+    session_id, number, skip = parse_cursor(cursor)
+    return format_cursor(session_id, number, skip + taken)
+
+
+def _show(progress: Progress, task: Any, run: _Run, total: int | None) -> None:
+    before = run.before or 0
+    elapsed = time.monotonic() - run.started
+    rate = run.written / elapsed if elapsed > 0 else None
+    progress.update(task, completed=before + run.written, total=total, pages=run.pages, rate=rate)
+
+
+def _message(run: _Run, exc: BaseException) -> str:
+    text = str(exc)
+    return run.redact(text) if run.redact is not None else text
+
+
+def _fail(console: Console, message: str, code: int) -> int:
+    console.print(f"mcp-paginate: error: {message}", markup=False, highlight=False, soft_wrap=True)
+    return code
+
+
+def _discard(progress: Progress) -> None:
+    """Stop the progress display and erase it (nothing was fetched, so it has nothing to say)."""
+    progress.live.transient = True
+    progress.stop()
+
+
+def _stopped_by_error(console: Console, progress: Progress, run: _Run, exc: PaginateError) -> int:
+    if run.pages:
+        progress.stop()  # keep the last frame: it shows how far the drain got
+    else:
+        _discard(progress)
+    where = f"after {run.written:,} records" if run.pages else "before any record"
+    message = f"stopped {where}: {_message(run, exc)}"
+    if run.resume_cursor is not None and run.pages:
+        message += f" — resume with: {run.resume_command()}"
+    return _fail(console, message, EXIT_FAILED)
+
+
+def _interrupted(console: Console, run: _Run) -> int:
+    if run.resume_cursor is None or run.pages == 0:
+        console.print(
+            f"interrupted after {run.written:,} records; nothing to resume, run the same command again",
+            markup=False,
+            highlight=False,
+        )
+        return EXIT_INTERRUPTED
+    console.print(f"interrupted after {run.written:,} records; resume with:", markup=False, highlight=False)
+    console.print(f"  {run.resume_command()}", markup=False, highlight=False, soft_wrap=True)
+    if run.store_url.startswith("memory:"):
+        console.print("  (this cursor only lives in a persistent store; pass the same --store)", markup=False)
+    return EXIT_INTERRUPTED
+
+
+def _summary(console: Console, run: _Run) -> int:
+    seconds = time.monotonic() - run.started
+    where = run.out or "stdout"
+    pages = f"{run.pages} page{'' if run.pages == 1 else 's'}"
+    line = f"{run.written:,} records in {pages} to {where} ({seconds:.1f}s)"
+    if run.stopped_at_limit:
+        console.print(f"{line}; stopped at --max-records. Continue with:", markup=False, highlight=False)
+        console.print(f"  {run.resume_command()}", markup=False, highlight=False, soft_wrap=True)
+    else:
+        console.print(f"{line}; done", markup=False, highlight=False)
+    return EXIT_OK
