@@ -1,0 +1,429 @@
+"""The MCP layer through the real `mcp.Client`, in memory: tool listing, result shapes, progress,
+errors, the results resource and cancellation."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import anyio
+import jsonschema
+import pytest
+from mcp import Client
+from mcp.shared.exceptions import MCPError
+
+from mcp_paginate.config import AppConfig
+from mcp_paginate.sample_api import SampleAPI
+from mcp_paginate.server import create_server
+from tests.conftest import structured
+from tests.support import ALL_IDS
+
+LIST_PAGE_FIELDS = {"records", "page", "has_more", "total", "cursor", "next_cursor", "seen", "notes"}
+FETCH_ALL_FIELDS = {
+    "records",
+    "returned",
+    "count",
+    "pages",
+    "complete",
+    "stop_reason",
+    "error",
+    "next_cursor",
+    "results_uri",
+    "notes",
+}
+EXTRA_FIELDS = {"detected", "total"}
+"""Fields beyond SPEC's that the results may carry (auto-detection, totals)."""
+
+
+def error_text(result: Any) -> str:
+    assert result.is_error, "expected a tool error"
+    text = " ".join(block.text for block in result.content if getattr(block, "text", None))
+    assert "Traceback" not in text
+    assert 'File "' not in text
+    return text
+
+
+async def tool(client: Client, name: str) -> Any:
+    listed = await client.list_tools()
+    return next(t for t in listed.tools if t.name == name)
+
+
+# --------------------------------------------------------------------------------------------
+# Listing
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_list_tools_shows_the_three_tools_read_only_and_open_world(client: Client) -> None:
+    listed = await client.list_tools()
+    assert {t.name for t in listed.tools} == {"list_sources", "list_page", "fetch_all"}
+    for listed_tool in listed.tools:
+        assert listed_tool.annotations is not None
+        assert listed_tool.annotations.read_only_hint is True
+        assert listed_tool.annotations.open_world_hint is True
+        assert listed_tool.annotations.destructive_hint is not True
+        assert listed_tool.output_schema is not None
+        assert listed_tool.description and len(listed_tool.description) > 40
+
+
+@pytest.mark.anyio
+async def test_output_schemas_carry_the_spec_field_names(client: Client) -> None:
+    list_page = await tool(client, "list_page")
+    fetch_all = await tool(client, "fetch_all")
+    assert set(list_page.output_schema["properties"]) >= LIST_PAGE_FIELDS
+    assert set(fetch_all.output_schema["properties"]) >= FETCH_ALL_FIELDS
+    sources = await tool(client, "list_sources")
+    assert {"sources", "ad_hoc"} <= set(sources.output_schema["properties"])
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("name", ["list_page", "fetch_all"])
+async def test_input_schemas_teach_the_modes_and_the_cursor(client: Client, name: str) -> None:
+    schema = (await tool(client, name)).input_schema
+    properties = schema["properties"]
+    assert {"source", "params", "request", "pagination", "cursor", "page_size", "fields"} <= set(properties)
+    pagination_help = properties["pagination"]["description"]
+    for mode in ("offset", "page", "cursor", "none", "auto"):
+        assert mode in pagination_help
+    assert "next_cursor" in properties["cursor"]["description"]
+    assert "clamp" in properties["page_size"]["description"]
+    assert "dotted" in properties["fields"]["description"]
+    # The modes themselves are typed in the schema, discriminated on mode.
+    text = json.dumps(schema)
+    for model in ("OffsetPagination", "PagePagination", "CursorPagination", "NoPagination", "AutoPagination"):
+        assert model in text
+    assert "last_record" in text and "stop_condition" in text and "start_page" in text
+    if name == "fetch_all":
+        assert {"max_records", "max_pages", "dedupe_key"} <= set(properties)
+
+
+@pytest.mark.anyio
+async def test_list_sources_lists_every_configured_source(client: Client) -> None:
+    data = structured(await client.call_tool("list_sources", {}))
+    by_name = {source["name"]: source for source in data["sources"]}
+    assert {"alloy_style", "offset_total", "body_token", "link_header"} <= set(by_name)
+    assert by_name["alloy_style"]["max_page_size"] == 50
+    assert by_name["alloy_style"]["pagination"] == "offset"
+    assert by_name["link_header"]["pagination"] == "cursor"
+    assert {p["name"] for p in by_name["alloy_style"]["params"]} >= {"connector", "action", "credential_id"}
+    assert data["ad_hoc"] == {"allowed": False, "hosts": []}
+
+
+@pytest.mark.anyio
+async def test_results_resource_templates_are_listed(client: Client) -> None:
+    templates = await client.list_resource_templates()
+    uris = {t.uri_template for t in templates.resource_templates}
+    assert uris == {"mcp-paginate://results/{results_id}", "mcp-paginate://results/{results_id}/{chunk}"}
+
+
+# --------------------------------------------------------------------------------------------
+# Result shapes
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_list_page_result_has_exactly_the_spec_fields(client: Client) -> None:
+    result = await client.call_tool("list_page", {"source": "alloy_style"})
+    data = structured(result)
+    assert LIST_PAGE_FIELDS <= set(data) <= LIST_PAGE_FIELDS | EXTRA_FIELDS
+    assert set(data["page"]) == {"number", "size", "request"}
+    assert set(data["seen"]) == {"pages", "records"}
+    assert data["page"] == {"number": 1, "size": 50, "request": {"offset": 0, "limit": 50}}
+    assert data["seen"] == {"pages": 1, "records": 50}
+    assert data["has_more"] is True and isinstance(data["next_cursor"], str)
+    assert [r["id"] for r in data["records"]] == list(range(1, 51))
+    jsonschema.validate(data, (await tool(client, "list_page")).output_schema)
+    # The text content says the same thing to a host that ignores structured content.
+    assert "Page 1" in result.content[0].text and "next_cursor" in result.content[0].text
+
+
+@pytest.mark.anyio
+async def test_fetch_all_result_has_exactly_the_spec_fields(client: Client) -> None:
+    data = structured(await client.call_tool("fetch_all", {"source": "pages_total"}))
+    assert FETCH_ALL_FIELDS <= set(data) <= FETCH_ALL_FIELDS | EXTRA_FIELDS
+    assert data["count"] == data["returned"] == 237
+    assert data["complete"] is True and data["stop_reason"] == "exhausted"
+    assert data["error"] is None and data["next_cursor"] is None
+    assert data["pages"] == 8
+    assert data["results_uri"].startswith("mcp-paginate://results/")
+    jsonschema.validate(data, (await tool(client, "fetch_all")).output_schema)
+
+
+@pytest.mark.anyio
+async def test_list_page_via_mcp_continues_and_rereads(client: Client) -> None:
+    first = structured(await client.call_tool("list_page", {"source": "body_token", "fields": ["id"]}))
+    assert first["records"][0] == {"id": 1}
+    second = structured(await client.call_tool("list_page", {"cursor": first["next_cursor"]}))
+    again = structured(await client.call_tool("list_page", {"cursor": first["next_cursor"]}))
+    assert second == again
+    assert second["records"][0] == {"id": 31}
+    assert second["page"]["number"] == 2 and second["seen"] == {"pages": 2, "records": 60}
+
+
+@pytest.mark.anyio
+async def test_alloy_page_size_100_is_clamped_with_a_note_via_mcp(client: Client) -> None:
+    data = structured(await client.call_tool("fetch_all", {"source": "alloy_style", "page_size": 100}))
+    assert [r["id"] for r in data["records"]] == ALL_IDS
+    assert data["complete"] is True
+    assert any("cap of 50" in note for note in data["notes"])
+
+
+# --------------------------------------------------------------------------------------------
+# Progress
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("source", "total", "pages"), [("offset_total", 237, 6), ("body_token", None, 8)])
+async def test_fetch_all_sends_progress_notifications(
+    client: Client, source: str, total: int | None, pages: int
+) -> None:
+    updates: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, reported_total: float | None, message: str | None) -> None:
+        updates.append((progress, reported_total, message))
+
+    with anyio.fail_after(30):
+        data = structured(
+            await client.call_tool("fetch_all", {"source": source}, progress_callback=on_progress)
+        )
+    assert data["count"] == 237
+    counts = [progress for progress, _, _ in updates]
+    assert len(updates) == pages
+    assert counts == sorted(counts) and len(set(counts)) == len(counts)  # strictly increasing
+    assert counts[-1] == 237
+    assert all(reported == total for _, reported, _ in updates)
+    assert all(message and "records" in message for _, _, message in updates)
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_unknown_source_is_a_tool_error_listing_the_sources(client: Client) -> None:
+    text = error_text(await client.call_tool("list_page", {"source": "nope"}))
+    assert "unknown source 'nope'" in text and "offset_total" in text and "list_sources" in text
+
+
+@pytest.mark.anyio
+async def test_bad_cursor_is_a_tool_error_saying_how_to_start_again(client: Client) -> None:
+    text = error_text(await client.call_tool("list_page", {"cursor": "not-a-cursor"}))
+    assert "cursor" in text and "source=" in text
+    text = error_text(await client.call_tool("fetch_all", {"cursor": "A" * 24 + ".3"}))
+    assert "expired" in text
+
+
+@pytest.mark.anyio
+async def test_cursor_and_source_together_is_a_tool_error(client: Client) -> None:
+    first = structured(await client.call_tool("list_page", {"source": "offset_total"}))
+    text = error_text(
+        await client.call_tool("list_page", {"source": "offset_total", "cursor": first["cursor"]})
+    )
+    assert "not both" in text
+
+
+@pytest.mark.anyio
+async def test_unknown_param_is_a_tool_error(client: Client) -> None:
+    text = error_text(await client.call_tool("list_page", {"source": "offset_total", "params": {"x": 1}}))
+    assert "offset_total" in text and "'x'" in text
+
+
+@pytest.mark.anyio
+async def test_invalid_arguments_are_tool_errors(client: Client) -> None:
+    text = error_text(await client.call_tool("list_page", {"source": "offset_total", "page_size": 0}))
+    assert "page_size" in text
+    spec = {"mode": "cursor", "next": {"body": "a", "header": "b"}}
+    text = error_text(await client.call_tool("list_page", {"source": "offset_total", "pagination": spec}))
+    assert "exactly one" in text
+
+
+@pytest.mark.anyio
+async def test_upstream_error_carries_status_and_trimmed_message(client: Client) -> None:
+    # A pagination_token the sample API did not mint is a 400 with {"error": ...}.
+    spec = {
+        "mode": "cursor",
+        "next": {"body": "meta.next_token"},
+        "cursor_param": {"in": "query", "name": "pagination_token"},
+        "start_cursor": "forged-token",
+    }
+    text = error_text(await client.call_tool("list_page", {"source": "body_token", "pagination": spec}))
+    assert "400" in text
+    assert "pagination_token" in text
+    assert len(text) < 1500
+
+
+@pytest.mark.anyio
+async def test_ad_hoc_request_to_an_unlisted_host_is_a_tool_error(client: Client) -> None:
+    text = error_text(await client.call_tool("list_page", {"request": {"url": "https://api.example.test/x"}}))
+    assert "allowed" in text
+
+
+@pytest.mark.anyio
+async def test_a_cursor_template_over_a_missing_field_just_ends_paging(client: Client) -> None:
+    spec = {"mode": "cursor", "next": {"template": "{{ response.no_such_field }}"}}
+    data = structured(await client.call_tool("list_page", {"source": "body_token", "pagination": spec}))
+    assert data["next_cursor"] is None and len(data["records"]) == 10
+
+
+@pytest.mark.anyio
+async def test_a_value_template_that_cannot_render_is_an_actionable_tool_error(client: Client) -> None:
+    spec = {"mode": "offset", "offset_param": {"in": "query", "name": "offset", "template": "{{ nope }}"}}
+    text = error_text(await client.call_tool("list_page", {"source": "offset_total", "pagination": spec}))
+    assert "template" in text and "nope" in text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs fix: expressions.render_text/render_condition/render_value catch only TemplateError, so "
+    "a template raising TypeError (e.g. '{{ response.data + 1 }}') escapes as an unexpected error and the "
+    "assistant sees only 'Error executing tool list_page'",
+)
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"mode": "cursor", "next": {"template": "{{ response.data + 1 }}"}},
+        {"mode": "cursor", "next": {"body": "meta.next_token"}, "stop_condition": "{{ response.data + 1 }}"},
+        {
+            "mode": "offset",
+            "offset_param": {"in": "query", "name": "offset", "template": "{{ offset + 'a' }}"},
+        },
+    ],
+)
+async def test_a_template_that_raises_is_an_actionable_tool_error(
+    client: Client, spec: dict[str, Any]
+) -> None:
+    text = error_text(await client.call_tool("list_page", {"source": "body_token", "pagination": spec}))
+    assert "template" in text or "stop_condition" in text
+
+
+# --------------------------------------------------------------------------------------------
+# The results resource
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_results_resource_reads_whole_and_per_chunk(client: Client) -> None:
+    data = structured(await client.call_tool("fetch_all", {"source": "offset_total", "fields": ["id"]}))
+    uri = data["results_uri"]
+    whole = json.loads((await client.read_resource(uri)).contents[0].text)
+    assert whole["count"] == 237 and whole["complete"] is True
+    assert whole["records"] == [{"id": i} for i in ALL_IDS]
+    chunk = json.loads((await client.read_resource(uri + "/0")).contents[0].text)
+    assert chunk["chunk"] == 0 and chunk["chunks"] == 6
+    assert chunk["records"] == [{"id": i} for i in range(1, 41)]
+    last = json.loads((await client.read_resource(uri + "/5")).contents[0].text)
+    assert last["records"][-1] == {"id": 237}
+
+
+@pytest.mark.anyio
+async def test_results_resource_unknown_id_or_chunk_is_an_error(client: Client) -> None:
+    with pytest.raises(MCPError, match="fetch_all again"):
+        await client.read_resource("mcp-paginate://results/unknown-id")
+    data = structured(await client.call_tool("fetch_all", {"source": "pages_total", "max_records": 5}))
+    with pytest.raises(MCPError, match="chunks 0..0"):
+        await client.read_resource(data["results_uri"] + "/9")
+
+
+@pytest.mark.anyio
+async def test_inline_records_are_bounded_and_the_rest_is_in_the_resource(sample_api: SampleAPI) -> None:
+    config = AppConfig.model_validate(
+        {
+            "server": {"max_inline_chars": 2000},
+            "sources": {"items": {"url": sample_api.url + "/offset", "records": "items"}},
+        }
+    )
+    async with Client(create_server(config, "memory://", environ={})) as connected:
+        data = structured(await connected.call_tool("fetch_all", {"source": "items", "page_size": 100}))
+        assert data["count"] == 237 and 0 < data["returned"] < 237
+        assert len(json.dumps(data["records"], separators=(",", ":"))) <= 2000
+        stored = json.loads((await connected.read_resource(data["results_uri"])).contents[0].text)
+        assert [r["id"] for r in stored["records"]] == ALL_IDS
+
+
+# --------------------------------------------------------------------------------------------
+# Cancellation
+# --------------------------------------------------------------------------------------------
+
+
+def stop_reasons(database: Path) -> list[str | None]:
+    """stop_reason of every stored result set (read straight from the server's SQLite file)."""
+    if not database.exists():
+        return []
+    with sqlite3.connect(database, timeout=5) as connection:
+        rows = connection.execute("SELECT data FROM results").fetchall()
+    return [json.loads(data).get("stop_reason") for (data,) in rows]
+
+
+SLOW_SOURCES: dict[str, dict[str, Any]] = {
+    # An offset API with a total: the engine may keep `concurrency` pages in flight.
+    "offset_total": {
+        "path": "/offset",
+        "records": "items",
+        "concurrency": 4,
+        "pagination": {"mode": "offset", "total": "total", "page_size": 50},
+    },
+    # A cursor chain: strictly one request after another.
+    "token": {
+        "path": "/token",
+        "concurrency": 1,
+        "pagination": {
+            "mode": "cursor",
+            "next": {"body": "meta.next_token"},
+            "cursor_param": {"in": "query", "name": "pagination_token"},
+            "size_param": {"in": "query", "name": "max_results"},
+            "page_size": 50,
+        },
+    },
+}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("style", list(SLOW_SOURCES))
+async def test_cancelling_fetch_all_stops_upstream_requests_promptly(tmp_path: Path, style: str) -> None:
+    database = tmp_path / "store.db"
+    table = dict(SLOW_SOURCES[style])
+    concurrency = table["concurrency"]
+    with SampleAPI(records=2000, latency=0.05) as api:
+        table["url"] = api.url + table.pop("path")
+        config = AppConfig.model_validate({"sources": {"slow": table}})
+        server = create_server(config, f"sqlite:///{database}", environ={})
+        async with Client(server) as connected:
+            first_progress = anyio.Event()
+            seen: list[float] = []
+
+            async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+                seen.append(progress)
+                first_progress.set()
+
+            with anyio.fail_after(20):
+                async with anyio.create_task_group() as group:
+
+                    async def call() -> None:
+                        await connected.call_tool(
+                            "fetch_all", {"source": "slow"}, progress_callback=on_progress
+                        )
+
+                    group.start_soon(call)
+                    await first_progress.wait()
+                    group.cancel_scope.cancel()
+                at_cancel = api.stats.requests
+
+                # The server marks the stored result 'cancelled' once its fetch_all has stopped.
+                while "cancelled" not in stop_reasons(database):
+                    await anyio.sleep(0.01)
+                stopped_at = api.stats.requests
+                # Another round trip through the same server: the cancelled drain is not still running.
+                structured(await connected.call_tool("list_sources", {}))
+                assert api.stats.requests == stopped_at
+        assert seen and seen[0] == 50
+        # 2000 records at 50 per page would be 40 requests. At the first progress notification at most
+        # the first page plus the window fetched ahead were asked for; after the cancel, nothing new
+        # beyond what was already being scheduled.
+        assert at_cancel <= 2 * concurrency + 2
+        assert stopped_at <= at_cancel + concurrency + 1
+        assert stopped_at < 40 // 3
