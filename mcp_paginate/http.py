@@ -2,17 +2,24 @@
 
 `HttpClient.send` sends a `PreparedRequest` with:
 
-- retries with exponential backoff and full jitter on 429, 500/502/503/504, connection
+- retries with exponential backoff and full jitter on 408, 429, 500/502/503/504, connection
   errors, timeouts and truncated or non-JSON bodies; ``Retry-After`` honoured in both
-  seconds and HTTP-date forms, capped;
+  seconds and HTTP-date forms, capped; what was retried and waited is kept in a `RequestLog`
+  (for the result's notes) and named in the final error when retries run out;
+- a time limit on each attempt as a whole (not only between bytes), so a server that drips
+  its answer cannot hold a request open;
 - a cap on the bytes read from a response (the body is streamed and abandoned past it);
 - redirects followed only where `OriginPolicy` allows, with credentials dropped when the
-  origin changes;
-- transport exceptions translated to `mcp_paginate.errors` (``raise ... from exc``).
+  origin changes, and never a request body re-sent to another origin;
+- no cookie jar: a ``Set-Cookie`` from one API is never sent anywhere (the client is shared
+  by every source and caller);
+- transport exceptions translated to `mcp_paginate.errors` (``raise ... from exc``); a request
+  that cannot even be sent (bad URL, non-ASCII header) is an input error, never retried.
 
 `OriginPolicy` decides where requests may go: the source's own origin, the configured
 ``allowed_hosts``, and, for ad-hoc requests, never a private, loopback or link-local
-address unless that host is listed explicitly by address.
+address unless that host is listed explicitly by address (checked before the request by
+resolving the name, and again on the connected peer's address, against DNS rebinding).
 """
 
 from __future__ import annotations
@@ -20,52 +27,124 @@ from __future__ import annotations
 import email.utils
 import ipaddress
 import json
+import math
 import random
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC
+from http.cookiejar import Cookie, CookieJar
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 import anyio
 import httpx2
 
 from mcp_paginate.errors import (
     HostNotAllowedError,
+    InputError,
+    PaginateError,
     ResponseShapeError,
     TransportError,
     UpstreamStatusError,
 )
 from mcp_paginate.paginators import PreparedRequest
 
-__all__ = ["HttpClient", "HttpResponse", "OriginPolicy", "RetryPolicy", "origin_of"]
+__all__ = [
+    "CREDENTIAL_HEADERS",
+    "RETRYABLE_STATUSES",
+    "HttpClient",
+    "HttpResponse",
+    "OriginPolicy",
+    "RequestLog",
+    "RetryPolicy",
+    "origin_of",
+    "parse_retry_after",
+    "upstream_message",
+]
 
-RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 CREDENTIAL_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "x-auth-token", "x-access-token"}
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "x-api-key",
+        "api-key",
+        "apikey",
+        "x-auth-token",
+        "x-access-token",
+        "x-csrf-token",
+    }
+)
+_CREDENTIAL_WORDS = (
+    "token",
+    "secret",
+    "api-key",
+    "api_key",
+    "apikey",
+    "auth",
+    "cookie",
+    "session",
+    "password",
 )
 _MAX_REDIRECTS = 5
 _UPSTREAM_MESSAGE_CHARS = 300
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_SHARED_ADDRESS_SPACE = ipaddress.IPv4Network("100.64.0.0/10")
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _split(url: str) -> tuple[SplitResult, str, int]:
+    """``urlsplit`` plus the lower-cased host and the port (default made explicit).
+
+    Raises:
+        InputError: the URL cannot be parsed (bad IPv6 brackets, port out of range...).
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise InputError(f"{_display(url)!r} is not a valid URL: {exc}") from None
+    scheme = parts.scheme.lower()
+    return parts, (parts.hostname or "").lower(), port or (443 if scheme == "https" else 80)
 
 
 def origin_of(url: str) -> str:
-    """``scheme://host:port`` with the default port made explicit."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or (443 if scheme == "https" else 80)
-    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
+    """``scheme://host:port`` with the default port made explicit.
+
+    Raises:
+        InputError: the URL cannot be parsed.
+    """
+    parts, host, port = _split(url)
+    return f"{parts.scheme.lower()}://{host}:{port}"
 
 
 def _host_port(url: str) -> tuple[str, int]:
-    parts = urlsplit(url)
-    return (parts.hostname or "").lower(), parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    _, host, port = _split(url)
+    return host, port
 
 
 def _is_credential(name: str, extra: Iterable[str]) -> bool:
     lowered = name.lower()
-    return lowered in CREDENTIAL_HEADERS or lowered in extra or any(
-        word in lowered for word in ("token", "secret", "api-key", "apikey", "auth")
+    return (
+        lowered in CREDENTIAL_HEADERS
+        or lowered in extra
+        or any(word in lowered for word in _CREDENTIAL_WORDS)
+    )
+
+
+def _is_https_upgrade(home: str, url: str) -> bool:
+    """``http://host[:80]`` → ``https://host[:443]``: the same server, made safer."""
+    home_parts, target_parts = urlsplit(home), urlsplit(url)
+    return (
+        home_parts.scheme == "http"
+        and target_parts.scheme.lower() == "https"
+        and home_parts.hostname == (target_parts.hostname or "").lower()
+        and (home_parts.port or 80) == 80
+        and _host_port(url)[1] == 443
     )
 
 
@@ -76,7 +155,15 @@ class OriginPolicy:
     ``home`` is the origin of the session's first request; ``allowed_hosts`` are
     ``host`` or ``host:port`` entries from the config. ``ad_hoc`` sessions are
     additionally refused private/loopback/link-local addresses unless the host is
-    listed by address (or ``allow_private_networks`` is set).
+    listed by address (or ``allow_private_networks`` is set). ``secret_headers`` are
+    header names (lower case) whose values are secrets: they, and every header that
+    looks like a credential, are dropped before a request leaves the home origin.
+
+    Example::
+
+        policy = OriginPolicy(home=origin_of(url), allowed_hosts=("api.example.com",))
+        if policy.check(next_link):          # raises HostNotAllowedError if it may not go there
+            headers = policy.strip_credentials(headers)
     """
 
     home: str
@@ -86,35 +173,48 @@ class OriginPolicy:
     secret_headers: frozenset[str] = frozenset()
 
     def host_listed(self, url: str) -> bool:
-        host, port = _host_port(url)
-        for entry in self.allowed_hosts:
-            entry = entry.lower().strip()
+        """Whether the URL's host (and port) is in ``allowed_hosts``."""
+        try:
+            host, port = _host_port(url)
+        except InputError:
+            return False
+        for raw in self.allowed_hosts:
+            entry = raw.lower().strip()
             if "://" in entry:
                 entry = urlsplit(entry).netloc
+            entry = entry.rstrip("/")
             if entry.startswith("["):  # [::1]:8080
                 name, _, rest = entry[1:].partition("]")
                 entry_port = rest.lstrip(":")
             elif entry.count(":") == 1:
                 name, entry_port = entry.split(":")
             else:
-                name, entry_port = entry, ""
-            if name == host and (not entry_port or entry_port == str(port)):
+                name, entry_port = entry, ""  # a bare name, or a bare IPv6 address
+            if _same_host(name, host) and (not entry_port or entry_port == str(port)):
                 return True
         return False
 
     def check(self, url: str, *, source: str | None = None) -> bool:
-        """Raise if url may not be requested; return True if credentials must be dropped."""
-        parts = urlsplit(url)
-        if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
-            raise HostNotAllowedError(f"refusing {parts.scheme or 'relative'} URL: only http(s) URLs can be requested", source=source)
-        same_origin = origin_of(url) == self.home
-        if same_origin:
-            return False  # the home origin was checked when the session started
-        listed = self.host_listed(url)
-        if not listed:
-            host, port = _host_port(url)
+        """Raise if url may not be requested; return True if credentials must be dropped.
+
+        Raises:
+            HostNotAllowedError: not http(s), or outside the home origin and ``allowed_hosts``
+                (or, for ad-hoc sessions, an allowed host on an internal address).
+        """
+        try:
+            parts, host, port = _split(url)
+        except InputError as exc:
+            raise HostNotAllowedError(f"refusing to follow a link: {exc}", source=source) from None
+        if parts.scheme.lower() not in {"http", "https"} or not host:
             raise HostNotAllowedError(
-                f"refusing to follow a link to {host}:{port}: it is outside the source's origin "
+                f"refusing {parts.scheme or 'relative'} URL: only absolute http(s) URLs can be requested",
+                source=source,
+            )
+        if origin_of(url) == self.home or _is_https_upgrade(self.home, url):
+            return False  # the home origin was checked when the session started
+        if not self.host_listed(url):
+            raise HostNotAllowedError(
+                f"refusing to follow a link to {_netloc(host, port)}: it is outside the source's origin "
                 f"({self.home}) and not in server.allowed_hosts",
                 source=source,
             )
@@ -123,25 +223,39 @@ class OriginPolicy:
         return True
 
     def check_start(self, url: str, *, source: str | None = None) -> None:
-        """An ad-hoc request's first URL must be on an allowed host."""
+        """An ad-hoc request's first URL must be an http(s) URL on an allowed host, not internal.
+
+        Raises:
+            HostNotAllowedError: otherwise (no connection is attempted).
+        """
+        try:
+            parts, host, port = _split(url)
+        except InputError as exc:
+            raise HostNotAllowedError(str(exc), source=source) from None
+        if parts.scheme.lower() not in {"http", "https"} or not host:
+            raise HostNotAllowedError(
+                f"ad-hoc request.url must be an absolute http(s) URL, not {_display(url)!r}", source=source
+            )
         if not self.host_listed(url):
-            host, port = _host_port(url)
             allowed = ", ".join(self.allowed_hosts) or "none"
             raise HostNotAllowedError(
-                f"ad-hoc requests may only reach server.allowed_hosts (now: {allowed}); {host}:{port} is not "
-                "listed. Use a configured source (see list_sources) or ask the user to add the host.",
+                f"ad-hoc requests may only reach server.allowed_hosts (now: {allowed}); "
+                f"{_netloc(host, port)} is not listed. Use a configured source (see list_sources) or ask "
+                "the user to add the host.",
                 source=source,
             )
         self._check_address(url, source)
 
+    def _explicitly_listed(self, url: str) -> bool:
+        """Listed by address (or as ``localhost``): the operator meant this internal host."""
+        host, _ = _host_port(url)
+        return self.host_listed(url) and (_parse_address(host) is not None or host == "localhost")
+
     def _check_address(self, url: str, source: str | None) -> None:
-        if self.allow_private_networks:
+        if self.allow_private_networks or self._explicitly_listed(url):
             return
         host, port = _host_port(url)
         literal = _parse_address(host)
-        explicitly_listed = self.host_listed(url) and (literal is not None or host == "localhost")
-        if explicitly_listed:
-            return
         addresses = [literal] if literal is not None else _resolve(host, port)
         for address in addresses:
             if _is_internal(address):
@@ -151,22 +265,53 @@ class OriginPolicy:
                     source=source,
                 )
 
+    def check_peer(self, url: str, peer: str | None, *, source: str | None = None) -> None:
+        """After connecting: an ad-hoc request must not have reached an internal address.
+
+        The name was checked before the request, but DNS may answer differently the
+        second time (rebinding); this checks the address actually connected to.
+
+        Raises:
+            HostNotAllowedError: the peer is internal and the host was not explicitly allowed.
+        """
+        if not self.ad_hoc or peer is None or self.allow_private_networks or self._explicitly_listed(url):
+            return
+        address = _parse_address(peer.split("%")[0])
+        if address is not None and _is_internal(address):
+            host, _ = _host_port(url)
+            raise HostNotAllowedError(
+                f"refusing the answer from {host}: the connection went to the internal address {address}",
+                source=source,
+            )
+
     def strip_credentials(self, headers: dict[str, str]) -> dict[str, str]:
+        """The headers without anything that may carry a credential."""
         return {k: v for k, v in headers.items() if not _is_credential(k, self.secret_headers)}
 
 
-def _parse_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def _same_host(entry: str, host: str) -> bool:
+    if entry == host:
+        return True
+    entry_address, host_address = _parse_address(entry), _parse_address(host)
+    return entry_address is not None and entry_address == host_address
+
+
+def _netloc(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _parse_address(host: str) -> Address | None:
     try:
         return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return None
 
 
-def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+def _resolve(host: str, port: int) -> list[Address]:
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except OSError:
-        return []  # the request itself will fail with a clear connection error
+    except (OSError, UnicodeError, ValueError):
+        return []  # the request itself fails with a clear error, and the peer is checked too
     found = []
     for info in infos:
         address = _parse_address(str(info[4][0]).split("%")[0])
@@ -175,11 +320,20 @@ def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv
     return found
 
 
-def _is_internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+def _is_internal(address: Address) -> bool:
+    """Loopback, private, link-local, shared, reserved, multicast or unspecified (IPv4 or IPv6)."""
     if isinstance(address, ipaddress.IPv6Address):
-        mapped = address.ipv4_mapped or address.sixtofour
-        if mapped is not None:
-            return _is_internal(mapped)
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and address in _NAT64:
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None and _is_internal(embedded):
+            return True
+        if address.teredo is not None:
+            return True
+        if address.is_site_local:
+            return True
+    elif address in _SHARED_ADDRESS_SPACE:
+        return True
     return (
         address.is_private
         or address.is_loopback
@@ -187,12 +341,13 @@ def _is_internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool
         or address.is_reserved
         or address.is_multicast
         or address.is_unspecified
+        or not address.is_global
     )
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How transient failures are retried."""
+    """How transient failures are retried, and how long and how much one request may take."""
 
     retries: int = 4
     backoff_base: float = 0.5
@@ -202,7 +357,8 @@ class RetryPolicy:
     max_response_bytes: int = 50_000_000
 
     def backoff(self, attempt: int) -> float:
-        return random.uniform(0, min(self.backoff_cap, self.backoff_base * (2**attempt)))
+        """Full jitter: a random wait up to ``backoff_base * 2**attempt`` (capped)."""
+        return random.uniform(0, min(self.backoff_cap, self.backoff_base * (2 ** min(attempt, 32))))
 
 
 @dataclass
@@ -218,22 +374,23 @@ class HttpResponse:
 
 @dataclass
 class RequestLog:
-    """What happened while sending: retries and waits, for the result's notes."""
+    """What happened while sending: requests, retries and waits, for the result's notes."""
 
     requests: int = 0
     retries: int = 0
     waited: float = 0.0
     reasons: list[str] = field(default_factory=list)
 
+    def summary(self) -> str:
+        kinds = ", ".join(sorted(set(self.reasons))) or "none"
+        return f"retried {self.retries} time(s) ({kinds}), waited {self.waited:.1f}s in total"
+
     def notes(self) -> list[str]:
-        if not self.retries:
-            return []
-        kinds = ", ".join(sorted(set(self.reasons)))
-        return [f"retried {self.retries} time(s) ({kinds}), waited {self.waited:.1f}s in total"]
+        return [self.summary()] if self.retries else []
 
 
 class _Retryable(Exception):
-    def __init__(self, reason: str, retry_after: float | None = None, final: Exception | None = None) -> None:
+    def __init__(self, reason: str, final: PaginateError, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
@@ -241,7 +398,10 @@ class _Retryable(Exception):
 
 
 def parse_retry_after(value: str | None, cap: float) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (seconds or HTTP-date), capped."""
+    """Seconds to wait from a ``Retry-After`` header (seconds or HTTP-date), between 0 and ``cap``.
+
+    None when the header is absent or unreadable (the caller then backs off on its own).
+    """
     if not value:
         return None
     value = value.strip()
@@ -250,9 +410,16 @@ def parse_retry_after(value: str | None, cap: float) -> float | None:
     except ValueError:
         try:
             when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
-        seconds = when.timestamp() - time.time()
+        if when.tzinfo is None:  # "-0000" or no zone: RFC 9110 dates are GMT
+            when = when.replace(tzinfo=UTC)
+        try:
+            seconds = when.timestamp() - time.time()
+        except (OverflowError, OSError, ValueError):
+            return None
+    if math.isnan(seconds):
+        return None
     return max(0.0, min(seconds, cap))
 
 
@@ -260,13 +427,15 @@ def upstream_message(text: str) -> str:
     """A short, single-line excerpt of an upstream error body."""
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if isinstance(data, dict):
         for key in ("error_description", "message", "error", "detail", "title", "errors"):
             if data.get(key):
                 value = data[key]
-                text = value if isinstance(value, str) else json.dumps(value)
+                if isinstance(value, dict) and isinstance(value.get("message"), str):
+                    value = value["message"]
+                text = value if isinstance(value, str) else json.dumps(value, default=str)
                 break
     text = " ".join(text.split())
     if len(text) > _UPSTREAM_MESSAGE_CHARS:
@@ -274,17 +443,45 @@ def upstream_message(text: str) -> str:
     return text
 
 
-class HttpClient:
-    """A pooled async HTTP client (one connection pool per origin, keep-alive)."""
+class _NoCookies(CookieJar):
+    """A cookie jar that keeps nothing: one API's cookies must never reach another (or another caller)."""
 
-    def __init__(self, retry: RetryPolicy | None = None, transport: httpx2.AsyncBaseTransport | None = None) -> None:
+    def set_cookie(self, cookie: Cookie) -> None:
+        return None
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+
+@dataclass
+class _Raw:
+    status: int
+    headers: dict[str, str]
+    content: bytes
+    url: str
+
+
+class HttpClient:
+    """A pooled async HTTP client (one connection pool per origin, keep-alive).
+
+    Example::
+
+        client = HttpClient(RetryPolicy(retries=2, timeout=10))
+        response = await client.send(request, OriginPolicy(home=origin_of(request.url)))
+        await client.aclose()
+    """
+
+    def __init__(
+        self, retry: RetryPolicy | None = None, transport: httpx2.AsyncBaseTransport | None = None
+    ) -> None:
         self.retry = retry or RetryPolicy()
         self._client = httpx2.AsyncClient(
             timeout=httpx2.Timeout(self.retry.timeout),
             follow_redirects=False,
             limits=httpx2.Limits(max_connections=64, max_keepalive_connections=32, keepalive_expiry=30.0),
             transport=transport,
-            trust_env=False,
+            trust_env=False,  # no proxies or .netrc credentials from the environment
+            cookies=_NoCookies(),
             headers={"User-Agent": "mcp-paginate"},
         )
 
@@ -298,15 +495,16 @@ class HttpClient:
         *,
         source: str | None = None,
         log: RequestLog | None = None,
-        on_rate_limited: Any = None,
+        on_rate_limited: Callable[[], None] | None = None,
     ) -> HttpResponse:
         """Send with retries; return the parsed JSON response.
 
         Raises:
             UpstreamStatusError: a non-2xx status that is not transient, or still failing after retries.
-            ResponseShapeError: the body is not JSON after retries.
-            TransportError: the API could not be reached after retries.
+            ResponseShapeError: the body is not JSON after retries, or is over max_response_bytes.
+            TransportError: the API could not be reached (or kept timing out) after retries.
             HostNotAllowedError: a redirect leads where the policy forbids.
+            InputError: the request cannot be sent at all (invalid URL, header or body).
         """
         log = log or RequestLog()
         attempt = 0
@@ -316,8 +514,13 @@ class HttpClient:
                 return await self._send_once(request, policy, source)
             except _Retryable as problem:
                 if attempt >= self.retry.retries:
-                    assert problem.final is not None
-                    raise problem.final from None
+                    final = problem.final
+                    if log.retries:
+                        final.message = (
+                            f"{final.message} (gave up after {log.requests} attempts; {log.summary()})"
+                        )
+                        final.args = (final.message,)
+                    raise final from None
                 if problem.reason == "429" and on_rate_limited is not None:
                     on_rate_limited()
                 wait = problem.retry_after if problem.retry_after is not None else self.retry.backoff(attempt)
@@ -327,52 +530,98 @@ class HttpClient:
                 log.reasons.append(problem.reason)
                 await anyio.sleep(wait)
 
-    async def _send_once(self, request: PreparedRequest, policy: OriginPolicy, source: str | None) -> HttpResponse:
+    async def _send_once(
+        self, request: PreparedRequest, policy: OriginPolicy, source: str | None
+    ) -> HttpResponse:
         url, method = request.url, request.method
         headers = dict(request.headers)
         body = request.body
         params: dict[str, str] | None = request.query or None
         for _ in range(_MAX_REDIRECTS + 1):
-            try:
-                response = await self._stream(method, url, headers, params, body, source)
-            except httpx2.TimeoutException as exc:
-                raise _Retryable("timeout", final=TransportError(f"request to {_display(url)} timed out", source=source)) from exc
-            except httpx2.TransportError as exc:
-                kind = type(exc).__name__
-                raise _Retryable(
-                    "connection error",
-                    final=TransportError(f"could not reach {_display(url)}: {kind}", source=source),
-                ) from exc
-            status, response_headers, content, final_url = response
-            if status in {301, 302, 303, 307, 308} and "location" in response_headers:
-                target = urljoin(final_url, response_headers["location"])
+            raw = await self._attempt(method, url, headers, params, body, policy, source)
+            if raw.status in {301, 302, 303, 307, 308} and "location" in raw.headers:
+                try:
+                    target = urljoin(raw.url, raw.headers["location"])
+                except ValueError:
+                    raise HostNotAllowedError(
+                        f"{_display(raw.url)} redirected to an invalid URL", source=source
+                    ) from None
+                if raw.status == 303 or (raw.status in {301, 302} and method != "GET"):
+                    method, body = "GET", None
                 if policy.check(target, source=source):
                     headers = policy.strip_credentials(headers)
-                if status == 303 or (status in {301, 302} and method != "GET"):
-                    method, body = "GET", None
+                    if body is not None:
+                        raise HostNotAllowedError(
+                            f"{_display(raw.url)} redirected a {method} to another origin "
+                            f"({origin_of(target)}); refusing to send the request body there",
+                            source=source,
+                        )
                 url, params = target, None
                 continue
-            return self._parse(status, response_headers, content, final_url, source)
+            return self._parse(raw, source)
         raise TransportError(f"too many redirects from {_display(request.url)}", source=source)
 
-    async def _stream(
+    async def _attempt(
         self,
         method: str,
         url: str,
         headers: dict[str, str],
         params: dict[str, str] | None,
         body: Any,
+        policy: OriginPolicy,
         source: str | None,
-    ) -> tuple[int, dict[str, str], bytes, str]:
+    ) -> _Raw:
+        """One HTTP exchange, translated: transient failures become `_Retryable`."""
+        try:
+            request = self._client.build_request(
+                method, url, headers=headers, params=params, json=body if body is not None else None
+            )
+        except UnicodeEncodeError:
+            raise InputError(
+                f"cannot send the request to {_display(url)}: header names and values must be ASCII",
+                source=source,
+            ) from None
+        except (httpx2.InvalidURL, TypeError, ValueError) as exc:  # bad URL, a body JSON cannot encode
+            raise InputError(f"cannot send the request to {_display(url)}: {exc}", source=source) from None
+        timeout = self.retry.timeout
+        try:
+            with anyio.move_on_after(timeout) as scope:
+                return await self._exchange(request, policy, source)
+        except httpx2.TimeoutException as exc:
+            error: PaginateError = TransportError(f"request to {_display(url)} timed out", source=source)
+            raise _Retryable("timeout", error) from exc
+        except (httpx2.LocalProtocolError, httpx2.UnsupportedProtocol, httpx2.InvalidURL) as exc:
+            raise InputError(f"cannot send the request to {_display(url)}: {exc}", source=source) from None
+        except httpx2.TransportError as exc:
+            error = TransportError(f"could not reach {_display(url)}: {type(exc).__name__}", source=source)
+            raise _Retryable("connection error", error) from exc
+        except httpx2.DecodingError as exc:
+            error = ResponseShapeError(
+                f"the response from {_display(url)} could not be decoded ({exc})", source=source, url=url
+            )
+            raise _Retryable("undecodable body", error) from exc
+        except httpx2.HTTPError as exc:
+            raise TransportError(
+                f"request to {_display(url)} failed: {type(exc).__name__}", source=source
+            ) from exc
+        assert scope.cancelled_caught
+        error = TransportError(f"request to {_display(url)} took longer than {timeout:g}s", source=source)
+        raise _Retryable("timeout", error)
+
+    async def _exchange(self, request: httpx2.Request, policy: OriginPolicy, source: str | None) -> _Raw:
+        """Send, check where the connection went, and read at most max_response_bytes."""
+        url = str(request.url)
         limit = self.retry.max_response_bytes
-        async with self._client.stream(
-            method, url, headers=headers, params=params, json=body if body is not None else None
-        ) as response:
+        response = await self._client.send(request, stream=True)
+        try:
+            network = response.extensions.get("network_stream")
+            peer = network.get_extra_info("server_addr") if network is not None else None
+            policy.check_peer(url, str(peer[0]) if isinstance(peer, tuple) and peer else None, source=source)
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > limit:
                 raise ResponseShapeError(
                     f"response from {_display(url)} is {int(declared):,} bytes, over the "
-                    f"{limit:,}-byte limit; ask for smaller pages (page_size)",
+                    f"{limit:,}-byte limit (server.max_response_bytes); ask for smaller pages (page_size)",
                     source=source,
                     url=url,
                 )
@@ -382,22 +631,23 @@ class HttpClient:
                 size += len(chunk)
                 if size > limit:
                     raise ResponseShapeError(
-                        f"response from {_display(url)} exceeded the {limit:,}-byte limit; "
-                        "ask for smaller pages (page_size)",
+                        f"response from {_display(url)} exceeded the {limit:,}-byte limit "
+                        "(server.max_response_bytes); stopped reading it. Ask for smaller pages (page_size)",
                         source=source,
                         url=url,
                     )
                 chunks.append(chunk)
-            headers_out = {k.lower(): v for k, v in response.headers.items()}
-            return response.status_code, headers_out, b"".join(chunks), str(response.url)
+        finally:
+            await response.aclose()
+        headers_out = {k.lower(): v for k, v in response.headers.items()}
+        return _Raw(response.status_code, headers_out, b"".join(chunks), str(response.url))
 
-    def _parse(
-        self, status: int, headers: dict[str, str], content: bytes, url: str, source: str | None
-    ) -> HttpResponse:
+    def _parse(self, raw: _Raw, source: str | None) -> HttpResponse:
+        status, headers, content, url = raw.status, raw.headers, raw.content, raw.url
         if status >= 400:
             message = upstream_message(content.decode("utf-8", "replace"))
             retry_after = parse_retry_after(headers.get("retry-after"), self.retry.retry_after_cap)
-            error = UpstreamStatusError(
+            error: PaginateError = UpstreamStatusError(
                 f"upstream answered {status} for {_display(url)}: {message or '(empty body)'}",
                 status=status,
                 source=source,
@@ -405,30 +655,50 @@ class HttpClient:
                 retry_after=retry_after,
             )
             if status in RETRYABLE_STATUSES:
-                raise _Retryable(str(status), retry_after, error)
+                raise _Retryable(str(status), error, retry_after)
             raise error
         if status == 204 or not content.strip():
             body: Any = None
         else:
             try:
                 body = json.loads(content)
-            except ValueError:
+            except (ValueError, RecursionError) as exc:
                 kind = headers.get("content-type", "unknown content type")
+                detail = "nested too deeply" if isinstance(exc, RecursionError) else "not JSON"
                 error = ResponseShapeError(
-                    f"response from {_display(url)} is not JSON ({kind}, {len(content)} bytes, starts "
+                    f"response from {_display(url)} is {detail} ({kind}, {len(content):,} bytes, starts "
                     f"{content[:60].decode('utf-8', 'replace')!r})",
                     source=source,
                     url=url,
                 )
-                raise _Retryable("invalid JSON", final=error) from None
-        links = {}
-        if "link" in headers:
-            parsed = httpx2.Response(status, headers={"link": headers["link"]}).links
-            links = {rel: urljoin(url, item["url"]) for rel, item in parsed.items() if item.get("url")}
-        return HttpResponse(status=status, headers=headers, body=body, url=url, links=links)
+                raise _Retryable("invalid JSON", error) from None
+        return HttpResponse(status=status, headers=headers, body=body, url=url, links=_links(headers, url))
+
+
+def _links(headers: dict[str, str], url: str) -> dict[str, str]:
+    """The RFC 8288 ``Link`` relations, resolved against the response URL (unusable ones left out)."""
+    if "link" not in headers:
+        return {}
+    try:
+        parsed = httpx2.Response(200, headers={"link": headers["link"]}).links
+    except (ValueError, KeyError, IndexError):
+        return {}
+    links = {}
+    for rel, item in parsed.items():
+        target = item.get("url")
+        if not target or not isinstance(rel, str):
+            continue
+        try:
+            links[rel] = urljoin(url, target)
+        except ValueError:
+            continue
+    return links
 
 
 def _display(url: str) -> str:
-    """The URL without its query string (which may carry keys) for messages."""
-    parts = urlsplit(url)
+    """The URL without its query string (which may carry keys) or user info, for messages."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.split("?", 1)[0].rpartition("@")[2][:200]
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
