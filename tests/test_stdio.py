@@ -1,0 +1,255 @@
+"""The installed server over stdio, as an MCP host runs it: a real `mcp.Client` talking to
+``python -m mcp_paginate serve`` (and the ``mcp-paginate`` console script) in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp import Client, StdioServerParameters
+
+from mcp_paginate.sample_api import SampleAPI
+from tests.conftest import structured
+from tests.support import ALL_IDS
+
+SECRET = "stdio-test-secret-4e2a"
+
+
+def write_config(tmp_path: Path, url: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"""\
+[server]
+max_inline_chars = 60000
+
+[sources.offset_total]
+description = "Sample records, offset and total"
+url = "{url}/offset"
+records = "items"
+max_page_size = 100
+headers = {{ "X-Api-Key" = "${{SAMPLE_SECRET}}" }}
+
+[sources.offset_total.pagination]
+mode = "offset"
+total = "total"
+page_size = 40
+
+[sources.link_header]
+url = "{url}/link"
+
+[sources.link_header.pagination]
+mode = "cursor"
+next = {{ link = "next" }}
+cursor_param = {{ in = "url" }}
+size_param = {{ in = "query", name = "per_page" }}
+page_size = 25
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def child_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A controlled environment: PATH, a private HOME, no ALLOY_* unless asked for."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "SAMPLE_SECRET": SECRET,
+        # Empty values override anything the SDK's inherited defaults could bring in.
+        "ALLOY_API_KEY": "",
+        "ALLOY_BASE_URL": "",
+        "MCP_PAGINATE_CONFIG": "",
+        "MCP_PAGINATE_STORE": "",
+    }
+    env.update(extra)
+    return env
+
+
+def console_script() -> str:
+    beside = Path(sys.executable).parent / "mcp-paginate"
+    found = str(beside) if beside.exists() else shutil.which("mcp-paginate")
+    assert found, "the mcp-paginate console script is not installed"
+    return found
+
+
+@asynccontextmanager
+async def stdio_server(
+    tmp_path: Path, config: Path, store: str, *, command: list[str] | None = None, **env: str
+) -> AsyncIterator[Client]:
+    command = command or [sys.executable, "-m", "mcp_paginate"]
+    parameters = StdioServerParameters(
+        command=command[0],
+        args=[*command[1:], "serve", "--config", str(config), "--store", store],
+        env=child_env(tmp_path, **env),
+        cwd=str(tmp_path),
+    )
+    async with Client(parameters) as client:
+        yield client
+
+
+@pytest.mark.anyio
+async def test_stdio_server_pages_with_list_page_then_next_cursor(
+    tmp_path: Path, sample_api: SampleAPI
+) -> None:
+    config = write_config(tmp_path, sample_api.url)
+    with anyio.fail_after(60):
+        async with stdio_server(tmp_path, config, f"sqlite:///{tmp_path}/s.db") as client:
+            listed = await client.list_tools()
+            assert {t.name for t in listed.tools} == {"list_sources", "list_page", "fetch_all"}
+            sources = structured(await client.call_tool("list_sources", {}))
+            assert {s["name"] for s in sources["sources"]} == {"offset_total", "link_header"}
+            first = structured(await client.call_tool("list_page", {"source": "link_header"}))
+            records = list(first["records"])
+            cursor = first["next_cursor"]
+            while cursor is not None:
+                page = structured(await client.call_tool("list_page", {"cursor": cursor}))
+                records.extend(page["records"])
+                cursor = page["next_cursor"]
+            assert [r["id"] for r in records] == ALL_IDS
+
+
+@pytest.mark.anyio
+async def test_stdio_server_reads_the_env_secret_and_never_shows_it(tmp_path: Path) -> None:
+    with SampleAPI(records=30, api_key=None) as api:
+        config = write_config(tmp_path, api.url)
+        with anyio.fail_after(60):
+            async with stdio_server(tmp_path, config, "memory://") as client:
+                result = await client.call_tool("fetch_all", {"source": "offset_total"})
+                data = structured(result)
+                assert data["count"] == 30
+                text = json.dumps(data) + " ".join(block.text for block in result.content)
+                assert SECRET not in text
+                error = await client.call_tool(
+                    "list_page", {"source": "offset_total", "params": {"k": SECRET}}
+                )
+                assert error.is_error
+                assert SECRET not in " ".join(block.text for block in error.content)
+
+
+@pytest.mark.anyio
+async def test_console_script_serves_over_stdio(tmp_path: Path, sample_api: SampleAPI) -> None:
+    config = write_config(tmp_path, sample_api.url)
+    with anyio.fail_after(60):
+        async with stdio_server(tmp_path, config, "memory://", command=[console_script()]) as client:
+            data = structured(
+                await client.call_tool("fetch_all", {"source": "offset_total", "fields": ["id"]})
+            )
+            assert data["records"] == [{"id": i} for i in ALL_IDS]
+            stored = json.loads((await client.read_resource(data["results_uri"] + "/0")).contents[0].text)
+            assert stored["records"] == [{"id": i} for i in range(1, 41)]
+
+
+@pytest.mark.anyio
+async def test_builtin_alloy_source_over_stdio_only_when_the_key_is_given(
+    tmp_path: Path, sample_api: SampleAPI
+) -> None:
+    config = write_config(tmp_path, sample_api.url)
+    with anyio.fail_after(60):
+        async with stdio_server(tmp_path, config, "memory://") as client:
+            names = {s["name"] for s in structured(await client.call_tool("list_sources", {}))["sources"]}
+            assert "alloy" not in names
+        alloy_env = {
+            "ALLOY_API_KEY": "alloy-stdio-key-77",
+            "ALLOY_BASE_URL": sample_api.url,
+            "ALLOY_CREDENTIAL_ID": "cred-1",
+            "ALLOY_USER_ID": "user-1",
+        }
+        async with stdio_server(tmp_path, config, "memory://", **alloy_env) as client:
+            params = {"connector": "hubspot", "action": "listContacts"}
+            data = structured(
+                await client.call_tool("fetch_all", {"source": "alloy", "params": params, "page_size": 100})
+            )
+            assert [r["id"] for r in data["records"]] == ALL_IDS
+            assert any("50" in note for note in data["notes"])
+            assert "alloy-stdio-key-77" not in json.dumps(data)
+
+
+@pytest.mark.anyio
+async def test_sqlite_cursor_survives_a_server_restart(tmp_path: Path, sample_api: SampleAPI) -> None:
+    config = write_config(tmp_path, sample_api.url)
+    store = f"sqlite:///{tmp_path}/state/s.db"
+    with anyio.fail_after(90):
+        async with stdio_server(tmp_path, config, store) as client:
+            first = structured(await client.call_tool("list_page", {"source": "offset_total"}))
+            second = structured(await client.call_tool("list_page", {"cursor": first["next_cursor"]}))
+            drained = structured(
+                await client.call_tool("fetch_all", {"source": "link_header", "max_records": 60})
+            )
+        # The first process has exited; a second one opens the same store.
+        async with stdio_server(tmp_path, config, store) as client:
+            third = structured(await client.call_tool("list_page", {"cursor": second["next_cursor"]}))
+            assert [r["id"] for r in third["records"]] == list(range(81, 121))
+            assert third["page"]["number"] == 3
+            again_first = structured(await client.call_tool("list_page", {"cursor": first["cursor"]}))
+            assert again_first["records"] == first["records"]
+            assert again_first["next_cursor"] == first["next_cursor"]
+            again_second = structured(await client.call_tool("list_page", {"cursor": first["next_cursor"]}))
+            assert again_second["records"] == second["records"]
+            # A fetch_all stopped by max_records resumes in the new process, and its stored results remain.
+            rest = structured(await client.call_tool("fetch_all", {"cursor": drained["next_cursor"]}))
+            assert [r["id"] for r in drained["records"] + rest["records"]] == ALL_IDS
+            stored = json.loads((await client.read_resource(drained["results_uri"])).contents[0].text)
+            assert [r["id"] for r in stored["records"]] == list(range(1, 61))
+
+
+@pytest.mark.anyio
+async def test_memory_store_cursor_does_not_survive_a_restart(tmp_path: Path, sample_api: SampleAPI) -> None:
+    config = write_config(tmp_path, sample_api.url)
+    with anyio.fail_after(60):
+        async with stdio_server(tmp_path, config, "memory://") as client:
+            first = structured(await client.call_tool("list_page", {"source": "offset_total"}))
+        async with stdio_server(tmp_path, config, "memory://") as client:
+            result = await client.call_tool("list_page", {"cursor": first["next_cursor"]})
+            assert result.is_error
+            text = result.content[0].text
+            assert "expired or is unknown" in text and "source=" in text
+
+
+def test_python_dash_m_help_works(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mcp_paginate", "--help"],
+        capture_output=True,
+        text=True,
+        env=child_env(tmp_path),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    for command in ("serve", "demo", "fetch", "sources"):
+        assert command in done.stdout
+    serve = subprocess.run(
+        [sys.executable, "-m", "mcp_paginate", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        env=child_env(tmp_path),
+        timeout=60,
+        check=False,
+    )
+    assert serve.returncode == 0
+    for option in ("--config", "--store", "--transport"):
+        assert option in serve.stdout
+
+
+def test_serve_with_a_bad_config_exits_with_a_clear_error(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[sources.x]\nurl = "https://x.test/{missing}"\n', encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "mcp_paginate", "serve", "--config", str(config), "--store", "memory://"],
+        capture_output=True,
+        text=True,
+        env=child_env(tmp_path),
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "[sources.x]" in done.stderr and "missing" in done.stderr
+    assert "Traceback" not in done.stderr
