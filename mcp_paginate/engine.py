@@ -265,6 +265,10 @@ class Engine:
         """
         pagination = plan.pagination
         request = plan.request.copy()
+        if number == 0 and plan.session.detected is not None and not isinstance(pagination, AutoPagination):
+            # The first page of an auto session was requested as configured, before anything was
+            # detected: re-read it from where the detected pagination says that request started.
+            state = pagination.first_state(state.page_size)
         if not isinstance(pagination, AutoPagination):
             try:
                 pagination.apply(request, state)
@@ -294,6 +298,7 @@ class Engine:
         if isinstance(pagination, AutoPagination):
             pagination = await self._detect(plan, view, request)
             notes.append(f"auto-detected pagination: {_describe_mode(pagination)}")
+            state = pagination.first_state(state.page_size)  # where the first request started
         page = Page(number=number, state=state, records=records, next_state=None, notes=notes)
         try:
             step = pagination.next_state(view, state)

@@ -58,16 +58,16 @@ def render_value(source: str, variables: dict[str, Any]) -> str:
     """Render a value template (e.g. ``"{{ offset }},{{ page_size }}"``) to a string."""
     try:
         return str(compile_template(source, strict=True).render(**variables))
-    except TemplateError as exc:
-        raise ValueError(f"template {source!r} failed: {exc}") from exc
+    except Exception as exc:  # user code: TypeError, ZeroDivisionError... are its failures too
+        raise ValueError(f"template {source!r} failed: {_reason(exc)}") from exc
 
 
 def render_text(source: str, variables: dict[str, Any]) -> str:
     """Render a template leniently: missing values render empty (cursor templates)."""
     try:
         return str(compile_template(source).render(**variables))
-    except TemplateError as exc:
-        raise ValueError(f"template {source!r} failed: {exc}") from exc
+    except Exception as exc:  # user code: TypeError, ZeroDivisionError... are its failures too
+        raise ValueError(f"template {source!r} failed: {_reason(exc)}") from exc
 
 
 def render_condition(source: str, variables: dict[str, Any]) -> bool:
@@ -79,6 +79,11 @@ def render_condition(source: str, variables: dict[str, Any]) -> bool:
     text = source if "{{" in source or "{%" in source else "{{ " + source + " }}"
     try:
         rendered = str(compile_template(text).render(**variables)).strip().lower()
-    except TemplateError as exc:
-        raise ValueError(f"stop_condition {source!r} failed: {exc}") from exc
+    except Exception as exc:  # user code: any exception is the condition's failure
+        raise ValueError(f"stop_condition {source!r} failed: {_reason(exc)}") from exc
     return rendered in {"true", "1", "yes"}
+
+
+def _reason(exc: Exception) -> str:
+    """Jinja's own message, or the Python error's type and message for anything else."""
+    return str(exc) if isinstance(exc, TemplateError) else f"{type(exc).__name__}: {exc}"

@@ -14,7 +14,8 @@ RECORD_KEYS = ("data", "results", "items", "records", "entries", "values", "valu
 
 def find_records_path(body: Any) -> str | None:
     """The default records location: the body if it is a list, else the first list among
-    the usual keys, else the only list at top level. None when nothing fits."""
+    the usual keys, else the only list at top level, else the only list one level down
+    (HAL's ``_embedded.<name>``, ``{"data": {"items": [...]}}``). None when nothing fits."""
     if isinstance(body, list):
         return "@"
     if not isinstance(body, dict):
@@ -25,7 +26,16 @@ def find_records_path(body: Any) -> str | None:
     lists = [key for key, value in body.items() if isinstance(value, list)]
     if len(lists) == 1:
         return _quote(lists[0])
-    return None
+    if lists:
+        return None  # several lists at top level: ambiguous, ask for a records path
+    nested = [
+        f"{_quote(key)}.{_quote(inner)}"
+        for key, value in body.items()
+        if isinstance(value, dict)
+        for inner, item in value.items()
+        if isinstance(item, list)
+    ]
+    return nested[0] if len(nested) == 1 else None
 
 
 def _quote(key: str) -> str:

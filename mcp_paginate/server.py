@@ -9,11 +9,12 @@ redacted and with what to do next.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import httpx2
 from mcp.server.mcpserver import Context, MCPServer
@@ -120,19 +121,28 @@ def create_server(
     )
 
     @server.tool(annotations=READ_ONLY, title="List sources")
-    async def list_sources(ctx: Context[AppContext, Any]) -> core.SourcesResult:
+    @_dedented
+    async def list_sources(ctx: Context[AppContext, Any]) -> Annotated[CallToolResult, core.SourcesResult]:
         """List the API sources this server can page through: name, description, params (required or
         not), pagination mode and max page size; and whether ad-hoc requests are allowed, to which hosts.
 
         Example: list_sources() -> {"sources": [{"name": "alloy", "params": [...]}], "ad_hoc": {...}}
         """
-        return await core.list_sources(_app(ctx))
+        result = await core.list_sources(_app(ctx))
+        names = ", ".join(source.name for source in result.sources) or "none configured"
+        ad_hoc = (
+            f"ad-hoc requests allowed to {', '.join(result.ad_hoc.hosts)}"
+            if result.ad_hoc.allowed
+            else "ad-hoc requests disabled"
+        )
+        return _respond(f"{len(result.sources)} sources: {names} · {ad_hoc}", result)
 
     # Hosts that honour it (Claude Code) keep results up to this size inline instead of spilling
     # them to a file; the inline budget plus the result's metadata fits under it.
     large_results = {"anthropic/maxResultSizeChars": min(500_000, config.server.max_inline_chars + 20_000)}
 
     @server.tool(annotations=READ_ONLY, title="Read one page", meta=large_results)
+    @_dedented
     async def list_page(
         ctx: Context[AppContext, Any],
         source: SourceArg = None,
@@ -174,6 +184,7 @@ def create_server(
         return _respond(summary, result)
 
     @server.tool(annotations=READ_ONLY, title="Fetch all pages", meta=large_results)
+    @_dedented
     async def fetch_all(
         ctx: Context[AppContext, Any],
         source: SourceArg = None,
@@ -256,6 +267,15 @@ def create_server(
         return await _read(ctx, results_id, int(chunk))
 
     return server
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _dedented(function: _F) -> _F:
+    """The tool description is the docstring: without its source-code indentation."""
+    function.__doc__ = inspect.cleandoc(function.__doc__ or "")
+    return function
 
 
 def _app(ctx: Context[AppContext, Any]) -> AppContext:

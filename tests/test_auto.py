@@ -231,11 +231,6 @@ def test_next_link_to_an_allowed_host_is_chosen() -> None:
 
 
 @pytest.mark.anyio
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix in mcp_paginate/records.py find_records_path: HAL lists under _embedded.<name> "
-    "are not found automatically",
-)
 async def test_auto_finds_hal_records_without_a_records_path(sample_api: SampleAPI) -> None:
     config = AppConfig.model_validate(
         {"sources": {"hal": {"url": sample_api.url + "/hal", "pagination": {"mode": "auto"}}}}
@@ -246,11 +241,6 @@ async def test_auto_finds_hal_records_without_a_records_path(sample_api: SampleA
 
 
 @pytest.mark.anyio
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix in mcp_paginate/engine.py Engine.fetch: after auto-detection the first page's state "
-    "stays State(offset=0), so an offset the first request carried is lost for the next page",
-)
 async def test_auto_continues_from_an_offset_the_first_request_carried(sample_api: SampleAPI) -> None:
     config = AppConfig.model_validate(
         {
@@ -269,11 +259,6 @@ async def test_auto_continues_from_an_offset_the_first_request_carried(sample_ap
 
 
 @pytest.mark.anyio
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix in mcp_paginate/engine.py (or PagePagination.apply): re-reading the first page of an "
-    "auto session detected as page mode sends page=None, because its stored state has no page number",
-)
 async def test_rereading_the_first_page_of_an_auto_detected_page_session(sample_api: SampleAPI) -> None:
     async with open_app(auto_config(sample_api.url), "memory://") as app:
         first = await list_page(app, source="pages_total")

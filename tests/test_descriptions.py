@@ -83,11 +83,6 @@ async def test_tools_are_annotated_read_only_and_open_world(client: Client) -> N
 
 
 @pytest.mark.anyio
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix in mcp_paginate/server.py: tool descriptions keep the docstrings' 8-space "
-    "indentation (pass description=inspect.cleandoc(...) or dedent the docstrings)",
-)
 async def test_tool_descriptions_are_not_indented_like_source_code(client: Client) -> None:
     for tool in (await tools_by_name(client)).values():
         assert "\n        " not in (tool.description or ""), tool.name
@@ -128,11 +123,6 @@ async def test_tool_errors_say_what_to_do(client: Client) -> None:
 
 
 @pytest.mark.anyio
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix in mcp_paginate/server.py list_sources: its result is only the JSON dump, with no "
-    "short summary first (e.g. '12 sources: alloy_style, … · ad-hoc requests disabled')",
-)
 async def test_list_sources_result_starts_with_a_summary(client: Client) -> None:
     result = await client.call_tool("list_sources", {})
     structured(result)

@@ -276,12 +276,6 @@ async def test_a_value_template_that_cannot_render_is_an_actionable_tool_error(c
     assert "template" in text and "nope" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix: expressions.render_text/render_condition/render_value catch only TemplateError, so "
-    "a template raising TypeError (e.g. '{{ response.data + 1 }}') escapes as an unexpected error and the "
-    "assistant sees only 'Error executing tool list_page'",
-)
 @pytest.mark.anyio
 @pytest.mark.parametrize(
     "spec",
