@@ -398,3 +398,45 @@ async def test_redis_unreachable_is_a_store_error_naming_the_url_without_passwor
 def test_redis_url_that_cannot_be_parsed_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="invalid redis store URL"):
         open_store("redis://127.0.0.1:6379/not-a-db")
+
+
+@pytest.mark.anyio
+async def test_sqlite_write_waits_for_another_process_lock_without_blocking_the_event_loop(
+    tmp_path: Path,
+) -> None:
+    """Writes run inline while SQLite can answer at once; when another process holds the write
+    lock, the write waits for it in a worker thread and the event loop keeps running."""
+    import sqlite3
+    import threading
+
+    path = tmp_path / "state.db"
+    store = open_store(f"sqlite:///{path}")
+    session = make_session()
+    await store.put_session(session)
+    other = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process mid-write
+    released = threading.Event()
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not released.is_set():
+            ticks += 1
+            await anyio.sleep(0.01)
+
+    def release_later() -> None:
+        time.sleep(0.3)
+        other.execute("COMMIT")
+        released.set()
+
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(ticker)
+            group.start_soon(anyio.to_thread.run_sync, release_later)
+            slot = await store.add_page(session.id, 1, State(offset=10))
+            assert released.is_set(), "the write went through while another connection held the lock"
+        assert slot.repeats is None and await store.get_page(session.id, 1) == State(offset=10)
+        assert ticks >= 5, "the event loop was blocked while the write waited for the lock"
+    finally:
+        other.close()
+        await store.aclose()

@@ -1,7 +1,8 @@
 """``sqlite:///PATH``: the default store; survives restarts of the MCP host's server process.
 
-One connection in WAL mode, used from worker threads under a lock; several server
-processes may share the file (SQLite's own locking, with a busy timeout). Page
+One connection in WAL mode, used under a lock: on the event loop when SQLite can answer at
+once, from a worker thread when it must wait; several server processes may share the file
+(SQLite's own locking, with a busy timeout). Page
 inserts are ``INSERT OR IGNORE`` with a unique (session, position) index, so a race
 between two callers keeps one state per page and still detects loops.
 """
@@ -26,6 +27,7 @@ from mcp_paginate.store.base import PageSlot, Store
 __all__ = ["SqliteStore"]
 
 _T = TypeVar("_T")
+_BUSY_TIMEOUT_MS = 10_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -57,22 +59,48 @@ class SqliteStore(Store):
         self._lock = threading.Lock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=10.0, isolation_level=None)
+            self._db = sqlite3.connect(
+                str(path), check_same_thread=False, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None
+            )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            self._db.execute("PRAGMA busy_timeout = 0")  # see _run
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the session store at {path}: {exc}") from exc
 
     async def _run(self, function: Callable[[sqlite3.Connection], _T]) -> _T:
-        def locked() -> _T:
+        """Run ``function`` on the connection: inline when that cannot block, else in a thread.
+
+        These statements take tens of microseconds, far less than a hop to a worker thread
+        and back, so they run on the event loop whenever the connection is free and SQLite
+        can answer at once (``busy_timeout`` 0). Only when another process holds the write
+        lock (or another call holds the connection) does the call wait, in a worker thread,
+        with the full busy timeout, so the event loop never blocks on a lock.
+        """
+        if self._lock.acquire(blocking=False):
+            try:
+                return function(self._db)
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc):
+                    raise StoreError(f"session store error ({self.url}): {exc}") from exc
+                _rollback(self._db)
+            except sqlite3.Error as exc:
+                raise StoreError(f"session store error ({self.url}): {exc}") from exc
+            finally:
+                self._lock.release()
+
+        def waiting() -> _T:
             with self._lock:
+                self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
                 try:
                     return function(self._db)
                 except sqlite3.Error as exc:
                     raise StoreError(f"session store error ({self.url}): {exc}") from exc
+                finally:
+                    self._db.execute("PRAGMA busy_timeout = 0")
 
-        return await anyio.to_thread.run_sync(locked)
+        return await anyio.to_thread.run_sync(waiting)
 
     async def put_session(self, session: SessionRecord) -> None:
         data = session.model_dump_json()
@@ -198,6 +226,16 @@ class SqliteStore(Store):
 
     async def aclose(self) -> None:
         await self._run(lambda db: db.close())
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """Leave no transaction open after a statement gave up on a lock."""
+    if db.in_transaction:
+        db.execute("ROLLBACK")
 
 
 def _delete_sessions(db: sqlite3.Connection, ids: list[str]) -> None:
