@@ -79,6 +79,8 @@ class Page:
     end_reason: str | None = None
     loop_error: str | None = None
     notes: list[str] = field(default_factory=list)
+    log: RequestLog = field(default_factory=RequestLog)
+    """Requests, retries and waits behind this page (its notes carry the summary)."""
 
     @property
     def requested(self) -> dict[str, Any]:
@@ -299,7 +301,7 @@ class Engine:
             pagination = await self._detect(plan, view, request)
             notes.append(f"auto-detected pagination: {_describe_mode(pagination)}")
             state = pagination.first_state(state.page_size)  # where the first request started
-        page = Page(number=number, state=state, records=records, next_state=None, notes=notes)
+        page = Page(number=number, state=state, records=records, next_state=None, notes=notes, log=log)
         try:
             step = pagination.next_state(view, state)
         except PaginationLoopError as exc:

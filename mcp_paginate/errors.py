@@ -92,6 +92,12 @@ class UpstreamStatusError(UpstreamError):
 class ResponseShapeError(UpstreamError):
     """The response body is not JSON, or a configured path does not fit it."""
 
+    def __str__(self) -> str:
+        # "records path 'data' is missing…" is only actionable when it says whose config to fix.
+        if self.source and self.source not in self.message:
+            return f"{self.source}: {self.message}"
+        return self.message
+
 
 class TransportError(PaginateError):
     """The upstream API could not be reached or the connection broke."""

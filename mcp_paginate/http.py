@@ -388,6 +388,13 @@ class RequestLog:
     def notes(self) -> list[str]:
         return [self.summary()] if self.retries else []
 
+    def add(self, other: RequestLog) -> None:
+        """Count another log's requests, retries and waits in this one."""
+        self.requests += other.requests
+        self.retries += other.retries
+        self.waited += other.waited
+        self.reasons.extend(other.reasons)
+
 
 class _Retryable(Exception):
     def __init__(self, reason: str, final: PaginateError, retry_after: float | None = None) -> None:

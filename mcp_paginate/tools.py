@@ -9,14 +9,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import anyio
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from mcp_paginate.app import AppContext
 from mcp_paginate.engine import Engine, Page, Plan
 from mcp_paginate.errors import InputError, PaginateError, TransportError
+from mcp_paginate.http import RequestLog
 from mcp_paginate.paginators import State
 from mcp_paginate.records import project
 from mcp_paginate.sessions import ResultsMeta, new_id
@@ -74,8 +75,15 @@ class Seen(BaseModel):
     records: int = Field(description="Records up to the end of this page.")
 
 
+# A record is whatever the API returned. The schema says "array" and nothing about the items:
+# an `items: {}` would have every client's validator walk each record for nothing.
+Records = Annotated[
+    list[Any], WithJsonSchema({"type": "array", "description": "The records, as the API sent them."})
+]
+
+
 class ListPageResult(BaseModel):
-    records: list[Any]
+    records: Records
     page: PageInfo
     has_more: bool = Field(description="True if next_cursor leads to more records.")
     total: int | None = Field(default=None, description="Total records, when the API says.")
@@ -92,9 +100,15 @@ StopReason = Literal["exhausted", "max_records", "max_pages", "error", "cancelle
 
 
 class FetchAllResult(BaseModel):
-    records: list[Any] = Field(
-        description="As many records as fit the inline budget; all are in results_uri."
-    )
+    records: Annotated[
+        list[Any],
+        WithJsonSchema(
+            {
+                "type": "array",
+                "description": "As many records as fit the inline budget; all are in results_uri.",
+            }
+        ),
+    ]
     returned: int = Field(description="Records included inline here.")
     count: int = Field(description="Records fetched in all (readable in full at results_uri).")
     pages: int
@@ -316,6 +330,8 @@ def _ceiling(asked: int | None, limit: int, name: str, notes: list[str]) -> int:
 
 def _fit(records: list[Any], budget: int) -> tuple[list[Any], bool]:
     """The leading records whose JSON fits the budget (at least one), and whether any were cut."""
+    if len(json.dumps(records, separators=(",", ":"), default=str)) <= budget:
+        return records, False  # the common case, in one pass
     used = 0
     for index, record in enumerate(records):
         used += len(json.dumps(record, separators=(",", ":"), default=str)) + 1
@@ -366,6 +382,7 @@ class _Drain:
         self.seen_keys: set[str] = set()
         self.dropped_duplicates = 0
         self.notes: list[str] = []
+        self.log = RequestLog()
 
     async def begin(self) -> None:
         await self.app.store.put_results(self.meta)
@@ -377,7 +394,11 @@ class _Drain:
                 self.pages += 1
                 if page.total is not None:
                     self.total = page.total
-                self.notes.extend(note for note in page.notes if note not in self.notes)
+                self.log.add(page.log)
+                retries = page.log.notes()  # summed over the pages in `result`, not repeated per page
+                self.notes.extend(
+                    note for note in page.notes if note not in self.notes and note not in retries
+                )
                 cut_at = await self._take(page, skip)
                 skip = 0
                 if cut_at is not None:
@@ -428,6 +449,13 @@ class _Drain:
 
     def _inline(self, records: list[Any]) -> None:
         budget = self.app.config.server.max_inline_chars
+        if self.inline_full:
+            return
+        whole = len(json.dumps(records, separators=(",", ":"), default=str)) - 1  # less "[]", plus ","s
+        if self.inline_chars + whole <= budget:
+            self.inline.extend(records)  # the common case, in one pass
+            self.inline_chars += whole
+            return
         for record in records:
             if self.inline_full:
                 return
@@ -449,6 +477,7 @@ class _Drain:
         await self.app.store.put_results(self.meta)
 
     def result(self, notes: list[str]) -> FetchAllResult:
+        notes.extend(self.log.notes())
         if self.inline_full:
             notes.append(
                 f"{len(self.inline)} of {self.meta.count} records are inline (budget "

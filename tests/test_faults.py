@@ -146,14 +146,6 @@ async def test_fetch_all_notes_show_retries_and_wait(api: SampleAPI) -> None:
 
 
 @pytest.mark.anyio
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "needs fix in mcp_paginate/tools.py _Drain.run: page notes are de-duplicated by text, so "
-        "identical per-page retry summaries collapse into one; fetch_all's notes then report 1 retry "
-        "and 1.0s waited when it retried twice and waited 2.0s"
-    ),
-)
 async def test_fetch_all_notes_count_every_retry(api: SampleAPI) -> None:
     # alloy_style asks 50 per request, one at a time: requests 3 and 6 (pages 3 and 5) get a 429.
     api.faults = FaultPlan(status_every=3, status_code=429, retry_after="1")
@@ -387,14 +379,6 @@ async def test_malformed_answer_names_the_path_and_what_was_found(
 
 
 @pytest.mark.anyio
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "needs fix in mcp_paginate/server.py _explain (and tools.fetch_all's error): a ResponseShapeError "
-        "carries .source but the message shown never names the source, so an assistant using several "
-        "sources cannot tell which one's records/has_more path is wrong"
-    ),
-)
 @pytest.mark.parametrize("source", [name for name, _ in MALFORMED])
 async def test_malformed_answer_names_the_source(api: SampleAPI, source: str) -> None:
     async with connect(config_with(api.url, malformed_sources(api.url))) as client:
