@@ -410,9 +410,14 @@ async def test_cancelling_fetch_all_stops_upstream_requests_promptly(tmp_path: P
                 # The server marks the stored result 'cancelled' once its fetch_all has stopped.
                 while "cancelled" not in stop_reasons(database):
                     await anyio.sleep(0.01)
+                # A request written to the socket just before the cancel may reach the sample API
+                # (a thread of this process) a moment later: let those land before counting.
+                await anyio.sleep(0.2)
                 stopped_at = api.stats.requests
-                # Another round trip through the same server: the cancelled drain is not still running.
+                # Another round trip through the same server, then several API latencies: a drain
+                # still running would have made more requests by now.
                 structured(await connected.call_tool("list_sources", {}))
+                await anyio.sleep(0.3)
                 assert api.stats.requests == stopped_at
         assert seen and seen[0] == 50
         # 2000 records at 50 per page would be 40 requests. At the first progress notification at most
