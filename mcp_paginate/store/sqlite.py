@@ -131,25 +131,25 @@ class SqliteStore(Store):
         position, data = state.position(), state.model_dump_json()
 
         def write(db: sqlite3.Connection) -> PageSlot:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                row = db.execute(
-                    "SELECT state FROM pages WHERE session_id = ? AND number = ?", (session_id, number)
-                ).fetchone()
-                if row is not None:
-                    return PageSlot(State.model_validate_json(row[0]))
-                earlier = db.execute(
-                    "SELECT number FROM pages WHERE session_id = ? AND position = ?", (session_id, position)
-                ).fetchone()
-                if earlier is not None:
-                    return PageSlot(state, repeats=int(earlier[0]))
-                db.execute(
-                    "INSERT INTO pages (session_id, number, position, state) VALUES (?, ?, ?, ?)",
-                    (session_id, number, position, data),
-                )
+            # One statement in the common case (a new page at a new position); the unique indexes
+            # make it atomic. Only when it was ignored do we look at which of them it hit.
+            inserted = db.execute(
+                "INSERT OR IGNORE INTO pages (session_id, number, position, state) VALUES (?, ?, ?, ?)",
+                (session_id, number, position, data),
+            ).rowcount
+            if inserted:
                 return PageSlot(state)
-            finally:
-                db.execute("COMMIT")
+            row = db.execute(
+                "SELECT state FROM pages WHERE session_id = ? AND number = ?", (session_id, number)
+            ).fetchone()
+            if row is not None:
+                return PageSlot(State.model_validate_json(row[0]))
+            earlier = db.execute(
+                "SELECT number FROM pages WHERE session_id = ? AND position = ?", (session_id, position)
+            ).fetchone()
+            if earlier is not None:
+                return PageSlot(state, repeats=int(earlier[0]))
+            raise sqlite3.OperationalError("page insert ignored without a conflicting row; database is busy")
 
         return await self._run(write)
 
