@@ -12,6 +12,7 @@ import hashlib
 import inspect
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
@@ -40,6 +41,9 @@ that page (safe to retry). To get everything at once use fetch_all(source=..., p
 it returns what fits inline plus results_uri (an MCP resource with every record), and on failure a
 next_cursor to resume from. Use fields=[...] to keep only the fields you need.
 """
+
+PROGRESS_INTERVAL = 0.1
+"""Seconds between fetch_all progress notifications (the first and the last are always sent)."""
 
 READ_ONLY = ToolAnnotations(
     read_only_hint=True, open_world_hint=True, idempotent_hint=True, destructive_hint=False
@@ -216,8 +220,19 @@ def create_server(
         """
         app = _app(ctx)
 
+        sent: int | None = None  # the count last reported
+        sent_at = 0.0
+        latest: tuple[int, int | None, str] | None = None
+
         async def progress(count: int, total: int | None, message: str) -> None:
-            await ctx.report_progress(count, total, message)
+            # The first page at once, then at most one update per PROGRESS_INTERVAL: a host gains
+            # nothing from a notification per page, and both ends pay for each one.
+            nonlocal sent, sent_at, latest
+            latest = (count, total, message)
+            now = time.monotonic()
+            if sent is None or now - sent_at >= PROGRESS_INTERVAL:
+                sent, sent_at = count, now
+                await ctx.report_progress(count, total, message)
 
         result = await _call(
             app,
@@ -237,6 +252,8 @@ def create_server(
                 progress=progress,
             ),
         )
+        if latest is not None and latest[0] != sent:
+            await ctx.report_progress(*latest)  # the last count, whenever it came
         state = "complete" if result.complete else f"stopped ({result.stop_reason})"
         summary = (
             f"Fetched {result.count} records in {result.pages} pages · {state} · {result.returned} inline, "

@@ -16,7 +16,7 @@ from mcp.shared.exceptions import MCPError
 
 from mcp_paginate.config import AppConfig
 from mcp_paginate.sample_api import SampleAPI
-from mcp_paginate.server import create_server
+from mcp_paginate.server import PROGRESS_INTERVAL, create_server
 from tests.conftest import structured
 from tests.support import ALL_IDS
 
@@ -176,9 +176,11 @@ async def test_alloy_page_size_100_is_clamped_with_a_note_via_mcp(client: Client
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize(("source", "total", "pages"), [("offset_total", 237, 6), ("body_token", None, 8)])
+@pytest.mark.parametrize(
+    ("source", "total", "pages", "first"), [("offset_total", 237, 6, 40), ("body_token", None, 8, 30)]
+)
 async def test_fetch_all_sends_progress_notifications(
-    client: Client, source: str, total: int | None, pages: int
+    client: Client, source: str, total: int | None, pages: int, first: int
 ) -> None:
     updates: list[tuple[float, float | None, str | None]] = []
 
@@ -191,11 +193,45 @@ async def test_fetch_all_sends_progress_notifications(
         )
     assert data["count"] == 237
     counts = [progress for progress, _, _ in updates]
-    assert len(updates) == pages
+    # The first page is reported at once and the last count always; pages in between at most
+    # every PROGRESS_INTERVAL (on loopback, most of them fall inside one interval).
+    assert 2 <= len(updates) <= pages
+    assert counts[0] == first
     assert counts == sorted(counts) and len(set(counts)) == len(counts)  # strictly increasing
     assert counts[-1] == 237
     assert all(reported == total for _, reported, _ in updates)
     assert all(message and "records" in message for _, _, message in updates)
+
+
+@pytest.mark.anyio
+async def test_slow_pages_are_each_reported() -> None:
+    """Pages further apart than PROGRESS_INTERVAL each get their own notification."""
+    with SampleAPI(records=100, latency=PROGRESS_INTERVAL * 1.5) as api:
+        config = AppConfig.model_validate(
+            {
+                "sources": {
+                    "slow": {
+                        "url": api.url + "/token",
+                        "pagination": {
+                            "mode": "cursor",
+                            "next": {"body": "meta.next_token"},
+                            "cursor_param": {"in": "query", "name": "pagination_token"},
+                            "size_param": {"in": "query", "name": "max_results"},
+                            "page_size": 25,
+                        },
+                    }
+                }
+            }
+        )
+        counts: list[float] = []
+
+        async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+            counts.append(progress)
+
+        async with Client(create_server(config, "memory://", environ={})) as connected:
+            with anyio.fail_after(30):
+                await connected.call_tool("fetch_all", {"source": "slow"}, progress_callback=on_progress)
+    assert counts == [25, 50, 75, 100]
 
 
 # --------------------------------------------------------------------------------------------
