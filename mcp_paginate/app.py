@@ -74,11 +74,11 @@ async def open_app(
     redactor = Redactor()
     for name in ("ALLOY_API_KEY",):
         if environment.get(name):
-            redactor.add(environment[name])
+            redactor.add(environment[name], name=name)
     for source in config.sources.values():
         for name in source.env_references():
             if environment.get(name):
-                redactor.add(environment[name])
+                redactor.add(environment[name], name=name)
     store = open_store(store_url, max_sessions=settings.max_sessions, max_results=settings.max_stored_results)
     http = HttpClient(
         RetryPolicy(

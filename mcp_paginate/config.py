@@ -203,7 +203,7 @@ class SourceConfig(BaseModel):
                         "for the server; add it to the env block of your MCP host config",
                         source=self.name,
                     )
-                redactor.add(value)
+                redactor.add(value, name=name)
                 return value
 
             return _ENV_REFERENCE.sub(one, text)

@@ -272,8 +272,11 @@ class Engine:
             # detected: re-read it from where the detected pagination says that request started.
             state = pagination.first_state(state.page_size)
         if not isinstance(pagination, AutoPagination):
+            sent = state
+            if state.cursor is not None and "{secret:" in state.cursor:
+                sent = state.model_copy(update={"cursor": self.app.redactor.reveal(state.cursor)})
             try:
-                pagination.apply(request, state)
+                pagination.apply(request, sent)
             except ValueError as exc:  # a value template that cannot render, a body that is not an object
                 raise InputError(
                     f"cannot build the request for page {number + 1}: {exc}", source=plan.name
@@ -316,6 +319,11 @@ class Engine:
         following = step.next
         if following is None:
             return page
+        if following.cursor is not None:
+            # A next link may carry a key the source sent in its query: store it as a marker.
+            concealed = self.app.redactor.conceal(following.cursor)
+            if concealed != following.cursor:
+                following = following.model_copy(update={"cursor": concealed})
         if records:
             if following.empty_run:
                 following = following.model_copy(update={"empty_run": 0})
@@ -339,7 +347,7 @@ class Engine:
 
     async def _detect(self, plan: Plan, view: PageView, request: PreparedRequest) -> ConcretePagination:
         assert isinstance(plan.session.pagination, AutoPagination)
-        concrete = detect(view, request, plan.session.page_size, plan.policy)
+        concrete = detect(view, request, plan.session.page_size)
         detected = concrete.model_dump(mode="json", exclude_defaults=True)
         detected["mode"] = concrete.mode
         plan.session = plan.session.model_copy(update={"pagination": concrete, "detected": detected})

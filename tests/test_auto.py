@@ -11,7 +11,6 @@ import pytest
 
 from mcp_paginate.app import open_app
 from mcp_paginate.config import AppConfig
-from mcp_paginate.http import OriginPolicy
 from mcp_paginate.paginators import (
     CursorPagination,
     NoPagination,
@@ -205,29 +204,33 @@ async def test_ad_hoc_request_defaults_to_auto_and_drains(sample_api: SampleAPI)
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("path", ["/next-url", "/odata", "/link", "/hal"])
-async def test_auto_never_chooses_a_next_link_to_another_origin(fresh_api: SampleAPI, path: str) -> None:
-    # Another loopback port is another origin; the session's policy does not list it.
+async def test_auto_never_follows_a_next_link_to_another_origin(fresh_api: SampleAPI, path: str) -> None:
+    # Another loopback port is another origin; the session's policy does not list it. The link is
+    # recognised (detected says how the API pages), refused, and the drain says it is incomplete.
     with SampleAPI() as other:
         fresh_api.faults = FaultPlan(evil_next_url=other.url)
         source = {"url": fresh_api.url + path, "pagination": {"mode": "auto"}}
-        if path == "/hal":
-            source["records"] = "_embedded.items"
         config = AppConfig.model_validate({"sources": {"s": source}})
         async with open_app(config, "memory://") as app:
             result = await fetch_all(app, source="s")
         assert other.stats.requests == 0
-        assert result.detected is not None
-        assert result.detected.get("cursor_param") != {"in": "url"}
-        assert result.error is None
+        assert result.detected is not None and result.detected["mode"] == "cursor"
+        assert not result.complete and result.stop_reason == "error"
+        assert result.error is not None and "allowed_hosts" in result.error
+        assert other.url.removeprefix("http://") in result.error
+        assert result.count == 10 and result.next_cursor is not None  # page 1 kept; resumable
 
 
-def test_next_link_to_an_allowed_host_is_chosen() -> None:
+def test_a_next_link_is_chosen_wherever_it_points() -> None:
     body = {"results": [{"id": 1}], "next": "https://api2.example.com/items?page=2"}
     page = view(body, url="https://api.example.com/items")
-    assert isinstance(detect(page, get("https://api.example.com/items"), None), NoPagination)
-    policy = OriginPolicy(home="https://api.example.com:443", allowed_hosts=("api2.example.com",))
-    found = detect(page, get("https://api.example.com/items"), None, policy)
+    found = detect(page, get("https://api.example.com/items"), None)
     assert isinstance(found, CursorPagination) and found.next.body == "next"
+    assert found.cursor_param is not None and found.cursor_param.in_ == "url"
+    # Not an http(s) link: never followed as a URL (at most sent back as an opaque token).
+    script = {"results": [{"id": 1}], "next": "javascript:alert(1)"}
+    chosen = detect(view(script), get("https://api.example.com/items"), None)
+    assert not (isinstance(chosen, CursorPagination) and chosen.cursor_param.in_ == "url")
 
 
 @pytest.mark.anyio

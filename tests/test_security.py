@@ -419,14 +419,6 @@ async def test_auto_detection_never_follows_a_next_link_to_another_origin(
     assert data["count"] > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "needs fix in paginators/auto.py detect: a next link to another origin is silently skipped, "
-        "auto falls back to mode 'none', and fetch_all reports complete=true, stop_reason=exhausted with "
-        "10 of 237 records and no note or error saying a next link was refused"
-    ),
-)
 async def test_auto_detection_says_so_when_it_refuses_an_off_origin_next_link(
     fresh_api: SampleAPI, other_loopback: SampleAPI
 ) -> None:
@@ -790,14 +782,6 @@ LINK_WITH_KEY = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "needs fix in tools.py list_page (and server._respond): page.request.cursor shows the next-link "
-        "URL verbatim, and an API that echoes the source's ${ENV} query key into its next link (as GitHub-"
-        "style Link headers and DRF 'next' URLs do) puts the secret in the result unredacted"
-    ),
-)
 async def test_a_query_key_echoed_into_next_links_is_not_shown(sample_api: SampleAPI) -> None:
     source = {**LINK_WITH_KEY, "url": sample_api.url + "/link"}
     async with connect(config_of({"link": source})) as client:
@@ -807,13 +791,6 @@ async def test_a_query_key_echoed_into_next_links_is_not_shown(sample_api: Sampl
     assert_no_secret(all_text(second), "list_page after a next-link")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "needs fix in engine.py Engine.fetch / store: a next-link URL that echoes the source's ${ENV} query "
-        "key is stored verbatim as the next page's cursor state, so the secret lands in the store file"
-    ),
-)
 async def test_a_query_key_echoed_into_next_links_is_not_stored(
     sample_api: SampleAPI, tmp_path: Path
 ) -> None:

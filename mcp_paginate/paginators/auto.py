@@ -21,8 +21,10 @@ concrete pagination that continues from it. In order of trust:
 
 Paging values go where the request already carried them (``?limit=50``, ``?$top=``, a POST
 body's ``input.limit``), so the next request differs from the first only in its position.
-Links to another origin are never chosen (unless that host is in ``allowed_hosts``). The
-chosen spec is reported as ``detected`` so it can be pinned in config.
+Detection sends no request: a next link to another origin is recognised as the pagination, and
+the session's origin policy refuses to follow it (unless that host is in ``allowed_hosts``),
+with an error that says so. The chosen spec is reported as ``detected`` so it can be pinned in
+config.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,9 +42,6 @@ from mcp_paginate.paginators.cursor import CursorPagination, NextCursor
 from mcp_paginate.paginators.none import NoPagination
 from mcp_paginate.paginators.offset import OffsetPagination
 from mcp_paginate.paginators.page import PagePagination
-
-if TYPE_CHECKING:
-    from mcp_paginate.http import OriginPolicy
 
 __all__ = ["AutoPagination", "detect"]
 
@@ -157,9 +156,7 @@ class AutoPagination(BaseModel):
         return State(offset=0, page_size=page_size)
 
 
-def detect(
-    page: PageView, request: PreparedRequest, page_size: int | None, policy: OriginPolicy | None = None
-) -> Detected:
+def detect(page: PageView, request: PreparedRequest, page_size: int | None) -> Detected:
     """The concrete pagination that continues from this first page.
 
     Args:
@@ -167,13 +164,12 @@ def detect(
         request: the first request as it was sent (its query and body show which paging
             parameters the caller already uses, and where).
         page_size: the session's page size (None when the API chooses).
-        policy: the session's origin policy; a next link elsewhere is never chosen.
     """
     params = _RequestParams.read(request)
     fields = list(_walk(page.body)) if isinstance(page.body, dict) else []
     has_more = _has_more_path(fields)
     for detector in (_link_header, _body_link):
-        found = detector(page, fields, has_more, policy)
+        found = detector(page, fields, has_more)
         if found is not None:
             return found
     return (
@@ -321,28 +317,20 @@ def _has_more_path(fields: list[_Field]) -> str | None:
 # -- detectors, most trusted first ----------------------------------------------------------
 
 
-def _link_header(
-    page: PageView, fields: list[_Field], has_more: str | None, policy: OriginPolicy | None
-) -> CursorPagination | None:
+def _link_header(page: PageView, fields: list[_Field], has_more: str | None) -> CursorPagination | None:
     url = page.links.get("next")
-    if url is None or not _allowed(url, page.url, policy):
+    if url is None or not _is_web_url(url):
         return None
     return CursorPagination(next=NextCursor(link="next"), cursor_param=_option("url"), has_more=has_more)
 
 
-def _body_link(
-    page: PageView, fields: list[_Field], has_more: str | None, policy: OriginPolicy | None
-) -> CursorPagination | None:
+def _body_link(page: PageView, fields: list[_Field], has_more: str | None) -> CursorPagination | None:
     for item in fields:
         path = _link_path(item)
         if path is None:
             continue
         value = _search(path, page.body)
-        if (
-            isinstance(value, str)
-            and _looks_like_url(value)
-            and _allowed(urljoin(page.url, value), page.url, policy)
-        ):
+        if isinstance(value, str) and _looks_like_url(value) and _is_web_url(urljoin(page.url, value)):
             return CursorPagination(
                 next=NextCursor(body=path), cursor_param=_option("url"), has_more=has_more
             )
@@ -599,13 +587,12 @@ def _looks_like_url(value: str) -> bool:
     return text.startswith(("http://", "https://", "/", "?"))
 
 
-def _allowed(url: str, current: str, policy: OriginPolicy | None) -> bool:
-    """Same origin as the page, or a host the config allows."""
-    from mcp_paginate.http import origin_of
-
-    if urlsplit(url).scheme.lower() not in {"http", "https"}:
-        return False
-    return origin_of(url) == origin_of(current) or (policy is not None and policy.host_listed(url))
+def _is_web_url(url: str) -> bool:
+    """An http(s) link. Where it may go is not decided here: a next link to another origin is
+    still recognised as the pagination (so ``detected`` is right), and the session's origin
+    policy refuses to follow it, with an error naming the host and ``server.allowed_hosts``.
+    Skipping it instead would end paging after one page and call that complete."""
+    return urlsplit(url).scheme.lower() in {"http", "https"}
 
 
 def _header_name(lowered: str) -> str:
