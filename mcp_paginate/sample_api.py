@@ -127,7 +127,7 @@ import pydantic
 import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import URL, Headers
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -503,6 +503,8 @@ class _SampleBackend:
             body = await request.json()
         except json.JSONDecodeError:
             raise _BadRequest("request body must be JSON") from None
+        except ClientDisconnect:  # the client gave up (a cancelled prefetch): nobody to answer
+            return Response(status_code=499)
         if not isinstance(body, dict):
             raise _BadRequest("request body must be a JSON object")
         if not isinstance(body.get("credentialId"), str) or not body["credentialId"]:
