@@ -8,21 +8,56 @@ typo is reported before any request is sent and no page re-parses them.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 import jmespath
 import jmespath.exceptions
-from jinja2 import ChainableUndefined, StrictUndefined, TemplateError
+from jinja2 import ChainableUndefined, StrictUndefined, TemplateError, Undefined
+from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 __all__ = ["compile_path", "compile_template", "render_condition", "render_text", "render_value", "search"]
 
-# Immutable sandbox: templates may read the response, never call methods that mutate it
-# or reach Python internals. Missing fields render empty, even through chains such as
+_MAX_BUILT = 100_000
+"""Longest string or list a template may build with ``*``, and largest ``**`` result in digits."""
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, stricter in two ways.
+
+    - Touching an unsafe attribute (``''.__class__``) raises `SecurityError` at once. The stock
+      sandbox returns an Undefined that raises only when used, and a lenient Undefined renders
+      it as an empty string: an escape attempt would silently end paging instead of failing.
+    - ``*`` and ``**`` are size-checked, so ``'x' * 10**10`` cannot exhaust memory or stall
+      the event loop (templates come from assistants as well as config files).
+    """
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
+        raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            huge = isinstance(left, int) and isinstance(right, int) and abs(left) > 1
+            if huge and right * math.log10(abs(left)) > _MAX_BUILT:
+                raise SecurityError(f"{left} ** {right} is too large for a template")
+        else:
+            for sequence, times in ((left, right), (right, left)):
+                sized = isinstance(sequence, str | list | tuple) and isinstance(times, int)
+                if sized and len(sequence) * times > _MAX_BUILT:
+                    raise SecurityError(f"a template may not build a value longer than {_MAX_BUILT:,} items")
+        return super().call_binop(context, operator, left, right)
+
+
+# Templates may read the response, never call methods that mutate it or reach Python
+# internals. Missing fields render empty, even through chains such as
 # ``last_records[-1]['key']`` on an empty page (a missing field is normal in API
 # responses); StrictUndefined is used for value templates where empty is a bug.
-_environment = ImmutableSandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)
-_strict_environment = ImmutableSandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+_environment = _Sandbox(autoescape=False, undefined=ChainableUndefined)
+_strict_environment = _Sandbox(autoescape=False, undefined=StrictUndefined)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -260,7 +260,9 @@ def create_server(
             f"all at {result.results_uri}"
         )
         if result.error:
-            summary += f" · error: {result.error} · resume with next_cursor"
+            summary += f" · error: {result.error}"
+            if result.next_cursor:
+                summary += " · resume with next_cursor"
         return _respond(summary, result)
 
     @server.resource(

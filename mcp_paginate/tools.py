@@ -383,6 +383,7 @@ class _Drain:
         self.dropped_duplicates = 0
         self.notes: list[str] = []
         self.log = RequestLog()
+        self.last_records: list[Any] = []
 
     async def begin(self) -> None:
         await self.app.store.put_results(self.meta)
@@ -399,6 +400,15 @@ class _Drain:
                 self.notes.extend(
                     note for note in page.notes if note not in self.notes and note not in retries
                 )
+                if page.loop_error and page.records and page.records == self.last_records:
+                    # The API ignored the position it was sent and answered the same page again.
+                    self.notes.append(
+                        f"page {page.number + 1} repeated page {page.number} record for record (the API "
+                        "ignored the cursor); its records were not kept twice"
+                    )
+                    self.stop_reason, self.error = "error", page.loop_error
+                    return
+                self.last_records = page.records
                 cut_at = await self._take(page, skip)
                 skip = 0
                 if cut_at is not None:

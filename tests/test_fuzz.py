@@ -13,7 +13,7 @@ session-wide sample API (no faults). The properties:
 
 One event loop (an anyio blocking portal) and one client per module serve all examples; a fixed
 pool of real cursors, minted when it starts, is what the cursor strategies mutate. What the fuzzing
-found is pinned at the end as deterministic regressions (strict xfails naming the fix).
+found is pinned at the end as deterministic regressions.
 """
 
 from __future__ import annotations
@@ -947,15 +947,6 @@ LENIENT_SLOTS = ["stop_condition", "next_template"]
 """Template slots rendered leniently (missing values render empty)."""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "needs fix in mcp_paginate/expressions.py (_environment, ChainableUndefined): the sandbox's "
-        "unsafe-attribute Undefined renders as '' instead of raising SecurityError, so an escape attempt "
-        "in next.template silently ends paging after page 1 (has_more false, no note) and one in "
-        "stop_condition silently never fires, instead of a tool error"
-    ),
-)
 @pytest.mark.parametrize("slot", LENIENT_SLOTS)
 @pytest.mark.parametrize(
     "template",
@@ -971,15 +962,6 @@ def test_sandbox_escape_in_a_lenient_template_is_a_tool_error(
     assert "unsafe" in _texts(result)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "needs fix in mcp_paginate/expressions.py (the sandboxed environments intercept no operators): "
-        "an assistant-supplied template such as {{ 'x' * 10**8 }} builds a 100 MB string on the event "
-        "loop (10**10 would exhaust memory and stall every client); size-checked '*'/'**' "
-        "(intercepted_binops) should refuse it as a tool error"
-    ),
-)
 def test_a_template_that_builds_a_huge_value_is_refused(served: Served) -> None:
     spec = {"mode": "offset", "total": "total", "stop_condition": "{{ ('x' * 10**8) | length == 0 }}"}
     args = {"source": "offset_total", "pagination": spec, "fields": ["id"]}
@@ -988,13 +970,6 @@ def test_a_template_that_builds_a_huge_value_is_refused(served: Served) -> None:
     assert result.is_error, "a template allocating 100 MB was rendered"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "needs fix in mcp_paginate/server.py fetch_all (summary text): when paging stops on a loop, "
-        "next_cursor is null but the summary still ends with 'resume with next_cursor'"
-    ),
-)
 def test_a_loop_stop_does_not_tell_the_assistant_to_resume_with_a_missing_cursor(served: Served) -> None:
     # The Alloy endpoint ignores a query cursor, so the last record's id repeats: a loop.
     args = {
@@ -1007,3 +982,18 @@ def test_a_loop_stop_does_not_tell_the_assistant_to_resume_with_a_missing_cursor
     assert data is not None and data["stop_reason"] == "error" and data["next_cursor"] is None
     assert "already visited" in data["error"]
     assert "resume with next_cursor" not in result.content[0].text
+
+
+def test_a_page_repeated_because_the_api_ignored_the_cursor_is_not_kept_twice(served: Served) -> None:
+    # The Alloy endpoint ignores a query cursor: page 2 is page 1 again, and its last id is the cursor.
+    args = {
+        "source": "alloy_style",
+        "pagination": {"mode": "cursor", "next": {"last_record": "id"}, "page_size": 10},
+        "fields": ["id"],
+    }
+    result = served.call("fetch_all", args)
+    data = check_outcome(served, "fetch_all", result, args)
+    assert data is not None and data["stop_reason"] == "error"
+    assert [record["id"] for record in data["records"]] == ALL_IDS[:10]
+    assert data["count"] == 10
+    assert any("not kept twice" in note for note in data["notes"])

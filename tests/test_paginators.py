@@ -16,7 +16,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from pydantic import ValidationError
 
-from mcp_paginate.errors import PaginationLoopError, ResponseShapeError
+from mcp_paginate.errors import HostNotAllowedError, PaginationLoopError, ResponseShapeError
+from mcp_paginate.http import OriginPolicy, origin_of
 from mcp_paginate.paginators import (
     CursorPagination,
     NextCursor,
@@ -939,9 +940,14 @@ def test_auto_detects_a_next_url_in_the_body(key: str) -> None:
     assert chosen.next.body is not None
 
 
-def test_auto_ignores_a_next_link_to_another_origin() -> None:
-    page = view(records_of(5), links={"next": "https://evil.example.net/steal?page=2"})
-    assert isinstance(detect(page, request(), None), NoPagination)
+def test_auto_recognises_a_next_link_to_another_origin_that_the_policy_then_refuses() -> None:
+    # Skipping the link would end paging after one page and call it complete; choosing it lets
+    # the session's origin policy refuse to follow it, with an error naming allowed_hosts.
+    evil = "https://evil.example.net/steal?page=2"
+    chosen = detect(view(records_of(5), links={"next": evil}), request(), None)
+    assert isinstance(chosen, CursorPagination) and chosen.next.link == "next"
+    with pytest.raises(HostNotAllowedError, match="allowed_hosts"):
+        OriginPolicy(home=origin_of(BASE)).check(evil)
 
 
 def test_auto_falls_back_to_a_single_page() -> None:
