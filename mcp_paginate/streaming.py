@@ -9,7 +9,8 @@ by ``k``). Requests are overlapped in two cases, always within the source's thro
 - the API reported a ``total``: up to ``concurrency`` pages are in flight, never past the total;
 - the source opts in with ``prefetch = k`` (APIs that only say ``has_more``, like Alloy):
   ``k`` pages beyond the next one are requested as if every page were full. The cost is at
-  most ``k`` wasted requests when the data ends (or ``concurrency`` if a page comes back short).
+  most ``k + 1`` wasted requests when the data ends (the pages guessed beyond the last one, and the
+  guess that follows a short page, whose records-so-far no longer match).
 
 Correctness comes first. A page requested ahead is delivered only once its predicted state
 (and records-so-far) equals the state the page before it actually led to, i.e. it is exactly
