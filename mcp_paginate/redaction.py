@@ -43,16 +43,19 @@ class Redactor:
         with self._lock:
             if name is not None and _NAME.fullmatch(name):
                 # The value as it appears raw, percent-encoded in a path or query, or form-encoded.
+                # New dicts, swapped in whole: `conceal` and `reveal` read them without the lock.
+                markers, by_text = dict(self._markers), dict(self._by_text)
                 for form, text in (
                     ("", secret),
                     (":url", quote(secret, safe="")),
                     (":form", quote_plus(secret)),
                 ):
                     marker = f"{{secret:{name}{form}}}"
-                    if text not in self._by_text:
-                        self._markers[marker] = text
-                        self._by_text[text] = marker
-                self._by_text = dict(sorted(self._by_text.items(), key=lambda item: -len(item[0])))
+                    if text not in by_text:
+                        markers[marker] = text
+                        by_text[text] = marker
+                self._markers = markers
+                self._by_text = dict(sorted(by_text.items(), key=lambda item: -len(item[0])))
             if secret in self._secrets:
                 return
             self._secrets.add(secret)

@@ -459,7 +459,7 @@ class _Drain:
 
     def _inline(self, records: list[Any]) -> None:
         budget = self.app.config.server.max_inline_chars
-        if self.inline_full:
+        if self.inline_full or not records:
             return
         whole = len(json.dumps(records, separators=(",", ":"), default=str)) - 1  # less "[]", plus ","s
         if self.inline_chars + whole <= budget:
