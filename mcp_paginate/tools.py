@@ -178,7 +178,7 @@ async def list_page(
         ) from None
     fields = fields or plan.session.fields
     records = [project(r, fields) for r in page.records[skip:]] if fields else page.records[skip:]
-    shown, cut = _fit(records, app.config.server.max_inline_chars)
+    shown, cut, _ = _fit(records, app.config.server.max_inline_chars)
     notes = list(plan.notes) + page.notes
     if page.loop_error:
         notes.append(f"paging stopped: {page.loop_error}")
@@ -328,16 +328,22 @@ def _ceiling(asked: int | None, limit: int, name: str, notes: list[str]) -> int:
     return asked
 
 
-def _fit(records: list[Any], budget: int) -> tuple[list[Any], bool]:
-    """The leading records whose JSON fits the budget (at least one), and whether any were cut."""
-    if len(json.dumps(records, separators=(",", ":"), default=str)) <= budget:
-        return records, False  # the common case, in one pass
+def _fit(records: list[Any], budget: int, *, at_least_one: bool = True) -> tuple[list[Any], bool, int]:
+    """The leading records whose JSON fits ``budget`` characters, whether any were cut, and the
+    characters they take (each record's JSON plus a separator). ``at_least_one`` keeps the first
+    record even when it alone is over the budget (a result is never empty for size alone)."""
+    if not records:
+        return records, False, 0
+    whole = len(json.dumps(records, separators=(",", ":"), default=str)) - 1  # less "[]", plus ","s
+    if whole <= budget:
+        return records, False, whole  # the common case, in one pass
     used = 0
     for index, record in enumerate(records):
-        used += len(json.dumps(record, separators=(",", ":"), default=str)) + 1
-        if used > budget and index > 0:
-            return records[:index], True
-    return records, False
+        size = len(json.dumps(record, separators=(",", ":"), default=str)) + 1
+        if used + size > budget and (index > 0 or not at_least_one):
+            return records[:index], True, used
+        used += size
+    return records, False, used
 
 
 def _redact_notes(app: AppContext, notes: list[str]) -> list[str]:
@@ -458,23 +464,12 @@ class _Drain:
         return cut_at
 
     def _inline(self, records: list[Any]) -> None:
-        budget = self.app.config.server.max_inline_chars
-        if self.inline_full or not records:
+        if self.inline_full:
             return
-        whole = len(json.dumps(records, separators=(",", ":"), default=str)) - 1  # less "[]", plus ","s
-        if self.inline_chars + whole <= budget:
-            self.inline.extend(records)  # the common case, in one pass
-            self.inline_chars += whole
-            return
-        for record in records:
-            if self.inline_full:
-                return
-            size = len(json.dumps(record, separators=(",", ":"), default=str)) + 1
-            if self.inline_chars + size > budget and self.inline:
-                self.inline_full = True
-                return
-            self.inline.append(record)
-            self.inline_chars += size
+        budget = self.app.config.server.max_inline_chars - self.inline_chars
+        kept, self.inline_full, used = _fit(records, budget, at_least_one=not self.inline)
+        self.inline.extend(kept)
+        self.inline_chars += used
 
     def fail(self, message: str) -> None:
         self.stop_reason, self.error = "error", self.app.redactor.redact(message)
