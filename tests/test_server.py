@@ -79,6 +79,24 @@ async def test_output_schemas_carry_the_spec_field_names(client: Client) -> None
 
 
 @pytest.mark.anyio
+async def test_output_schemas_are_flat_and_still_strict(client: Client) -> None:
+    """Clients validate every result: no $ref to resolve, no anyOf to try, no titles to read."""
+    listed = await client.list_tools()
+    for listed_tool in listed.tools:
+        text = json.dumps(listed_tool.output_schema)
+        assert "$ref" not in text and "$defs" not in text and "anyOf" not in text, listed_tool.name
+        assert '"title"' not in text, listed_tool.name
+    schema = (await tool(client, "list_page")).output_schema
+    assert schema["properties"]["total"]["type"] == ["integer", "null"]
+    assert schema["properties"]["page"]["required"] == ["number", "size", "request"]
+    good = structured(await client.call_tool("list_page", {"source": "offset_total"}))
+    jsonschema.validate(good, schema)
+    for field, wrong in (("total", "237"), ("next_cursor", 5), ("page", {"number": 1})):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({**good, field: wrong}, schema)
+
+
+@pytest.mark.anyio
 @pytest.mark.parametrize("name", ["list_page", "fetch_all"])
 async def test_input_schemas_teach_the_modes_and_the_cursor(client: Client, name: str) -> None:
     schema = (await tool(client, name)).input_schema
