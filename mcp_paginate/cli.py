@@ -38,7 +38,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = _load(args)
     server = create_server(config, _store_url(args))
     if args.transport == "stdio":
-        server.run("stdio")
+        from mcp_paginate.stdio import run_stdio
+
+        run_stdio(server)
         return 0
     from mcp_paginate.http_app import run_http
 

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -253,3 +254,109 @@ def test_serve_with_a_bad_config_exits_with_a_clear_error(tmp_path: Path) -> Non
     assert done.returncode != 0
     assert "[sources.x]" in done.stderr and "missing" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# -- the transport itself (mcp_paginate.stdio) ---------------------------------------------------
+
+NOISY_SERVER = """\
+import os, sys
+from mcp.server.mcpserver import MCPServer
+from mcp_paginate.stdio import _served_natively, run_stdio
+
+server = MCPServer("noisy")
+
+@server.tool()
+async def echo(text: str) -> str:
+    print("stray print from a tool")
+    os.write(1, b"stray write to fd 1\\n")
+    return text
+
+print("native" if _served_natively(server) else "sdk", file=sys.stderr, flush=True)
+run_stdio(server)
+"""
+
+
+@pytest.mark.anyio
+async def test_native_stdio_keeps_stray_output_off_the_wire_and_carries_large_messages(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "noisy.py"
+    script.write_text(NOISY_SERVER, encoding="utf-8")
+    parameters = StdioServerParameters(command=sys.executable, args=[str(script)], env=child_env(tmp_path))
+    large = "x" * 300_000 + "é"  # several pipe buffers in each direction, and not only ASCII
+    with anyio.fail_after(60):
+        async with Client(parameters) as client:
+            for text in ("small", large, "after"):
+                result = await client.call_tool("echo", {"text": text})
+                assert not result.is_error and result.content[0].text == text
+
+
+def test_run_stdio_serves_natively_on_pipes_and_the_sdk_way_otherwise(tmp_path: Path) -> None:
+    script = tmp_path / "noisy.py"
+    script.write_text(NOISY_SERVER, encoding="utf-8")
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"},
+        },
+    }
+    call = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {"name": "echo", "arguments": {"text": "hi"}},
+    }
+    wire = "".join(
+        json.dumps(message) + "\n"
+        for message in (initialize, {"jsonrpc": "2.0", "method": "notifications/initialized"}, call)
+    )
+
+    # Pipes, as a host starts a server: served by asyncio. stdin stays open until both replies are
+    # in (at end of input the SDK cancels what is still running, whichever transport reads it).
+    with subprocess.Popen(
+        [sys.executable, str(script)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=child_env(tmp_path),
+    ) as server:
+        assert server.stdin is not None and server.stdout is not None and server.stderr is not None
+        killer = threading.Timer(60, server.kill)  # a hung server fails the test instead of hanging it
+        killer.start()
+        try:
+            server.stdin.write(wire.encode())
+            server.stdin.flush()
+            replies = [json.loads(server.stdout.readline()) for _ in range(2)]
+            server.stdin.close()
+            assert server.wait(timeout=60) == 0
+            stderr = server.stderr.read().decode()
+            rest = server.stdout.read()
+        finally:
+            killer.cancel()
+            server.kill()
+    assert [reply["id"] for reply in replies] == [1, 2]
+    assert replies[1]["result"]["content"][0]["text"] == "hi"
+    assert stderr.splitlines()[0] == "native"
+    # Stray output went to stderr, never the wire (a print is flushed there on the way out).
+    assert "stray print from a tool" in stderr and "stray write to fd 1" in stderr
+    assert rest == b""
+
+    # A file on stdin (not how hosts run servers): the SDK's own transport serves it.
+    requests = tmp_path / "requests.jsonl"
+    requests.write_text(wire, encoding="utf-8")
+    with requests.open("rb") as file:
+        done = subprocess.run(
+            [sys.executable, str(script)],
+            stdin=file,
+            capture_output=True,
+            env=child_env(tmp_path),
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stderr.decode().splitlines()[0] == "sdk"
+    assert json.loads(done.stdout.decode().splitlines()[0])["id"] == 1
