@@ -40,6 +40,7 @@ from urllib.parse import SplitResult, urljoin, urlsplit
 
 import anyio
 import httpx2
+import pydantic_core
 
 from mcp_paginate.errors import (
     HostNotAllowedError,
@@ -668,7 +669,7 @@ class HttpClient:
             body: Any = None
         else:
             try:
-                body = json.loads(content)
+                body = _loads(content)
             except (ValueError, RecursionError) as exc:
                 kind = headers.get("content-type", "unknown content type")
                 detail = "nested too deeply" if isinstance(exc, RecursionError) else "not JSON"
@@ -680,6 +681,16 @@ class HttpClient:
                 )
                 raise _Retryable("invalid JSON", error) from None
         return HttpResponse(status=status, headers=headers, body=body, url=url, links=_links(headers, url))
+
+
+def _loads(content: bytes) -> Any:
+    """Parse a JSON body: with pydantic-core's parser (about twice as fast as ``json``), and with
+    ``json`` for what only it accepts (a byte-order mark, lone surrogates, deep nesting), so
+    the bodies that parse are exactly those ``json.loads`` parses."""
+    try:
+        return pydantic_core.from_json(content)
+    except ValueError:
+        return json.loads(content)
 
 
 def _links(headers: dict[str, str], url: str) -> dict[str, str]:

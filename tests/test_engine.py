@@ -555,3 +555,29 @@ async def test_list_sources_describes_every_source(app: AppContext) -> None:
     assert by_name["alloy_style"].pagination == "offset"
     assert by_name["body_token"].pagination == "cursor"
     assert listed.ad_hoc.allowed is False and listed.ad_hoc.hosts == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"items": [{"id": 1, "name": "caf\\u00e9"}], "total": 1}',
+        '{"name": "café", "n": 12345678901234567890123, "x": 1.5e300, "d": 1, "d": 2}'.encode(),
+        b"\xef\xbb\xbf" + b'{"bom": true}',  # a byte-order mark: only json accepts it
+        b'{"lone": "\\ud800"}',  # a lone surrogate escape: only json accepts it
+        b"[" * 400 + b"]" * 400,  # nesting deeper than pydantic-core's parser goes
+        b'{"nan": NaN}',
+    ],
+)
+def test_json_bodies_parse_exactly_as_json_loads_parses_them(body: bytes) -> None:
+    from mcp_paginate.http import _loads
+
+    parsed, expected = _loads(body), json.loads(body)
+    assert json.dumps(parsed) == json.dumps(expected)  # NaN != NaN, but its JSON text is equal
+
+
+@pytest.mark.parametrize("body", [b"{", b"not json", b'{"a": 1,}', b"[1, 2"])
+def test_bodies_json_rejects_are_rejected(body: bytes) -> None:
+    from mcp_paginate.http import _loads
+
+    with pytest.raises(ValueError):
+        _loads(body)
