@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
+
 from mcp_paginate.app import AppContext
 from mcp_paginate.config import SourceConfig, query_text
 from mcp_paginate.errors import CursorError, InputError, PaginationLoopError, ResponseShapeError
@@ -258,8 +260,17 @@ class Engine:
 
     # -- pages ------------------------------------------------------------------------------
 
-    async def fetch(self, plan: Plan, number: int, state: State, records_so_far: int = 0) -> Page:
-        """Request page ``number`` and store where the next page is.
+    async def fetch(
+        self,
+        plan: Plan,
+        number: int,
+        state: State,
+        records_so_far: int = 0,
+        *,
+        sent: anyio.Event | None = None,
+    ) -> Page:
+        """Request page ``number`` and store where the next page is. ``sent`` is set once the
+        request is on the wire (see `HttpClient.send`).
 
         Raises:
             PaginateError: upstream, transport, shape or policy errors (the page is not lost:
@@ -272,11 +283,11 @@ class Engine:
             # detected: re-read it from where the detected pagination says that request started.
             state = pagination.first_state(state.page_size)
         if not isinstance(pagination, AutoPagination):
-            sent = state
+            revealed = state
             if state.cursor is not None and "{secret:" in state.cursor:
-                sent = state.model_copy(update={"cursor": self.app.redactor.reveal(state.cursor)})
+                revealed = state.model_copy(update={"cursor": self.app.redactor.reveal(state.cursor)})
             try:
-                pagination.apply(request, sent)
+                pagination.apply(request, revealed)
             except ValueError as exc:  # a value template that cannot render, a body that is not an object
                 raise InputError(
                     f"cannot build the request for page {number + 1}: {exc}", source=plan.name
@@ -286,7 +297,12 @@ class Engine:
         log = RequestLog()
         async with plan.throttle.slot():
             response = await self.app.http.send(
-                request, plan.policy, source=plan.name, log=log, on_rate_limited=plan.throttle.rate_limited
+                request,
+                plan.policy,
+                source=plan.name,
+                log=log,
+                on_rate_limited=plan.throttle.rate_limited,
+                sent=sent,
             )
         records = extract_records(response.body, plan.records_path, source=plan.name, url=response.url)
         view = PageView(

@@ -31,7 +31,7 @@ import math
 import random
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC
 from http.cookiejar import Cookie, CookieJar
@@ -504,8 +504,10 @@ class HttpClient:
         source: str | None = None,
         log: RequestLog | None = None,
         on_rate_limited: Callable[[], None] | None = None,
+        sent: anyio.Event | None = None,
     ) -> HttpResponse:
-        """Send with retries; return the parsed JSON response.
+        """Send with retries; return the parsed JSON response. ``sent`` is set as soon as the
+        first attempt's request is written to the connection, before its response arrives.
 
         Raises:
             UpstreamStatusError: a non-2xx status that is not transient, or still failing after retries.
@@ -519,7 +521,7 @@ class HttpClient:
         while True:
             log.requests += 1
             try:
-                return await self._send_once(request, policy, source)
+                return await self._send_once(request, policy, source, sent)
             except _Retryable as problem:
                 if attempt >= self.retry.retries:
                     final = problem.final
@@ -539,14 +541,14 @@ class HttpClient:
                 await anyio.sleep(wait)
 
     async def _send_once(
-        self, request: PreparedRequest, policy: OriginPolicy, source: str | None
+        self, request: PreparedRequest, policy: OriginPolicy, source: str | None, sent: anyio.Event | None
     ) -> HttpResponse:
         url, method = request.url, request.method
         headers = dict(request.headers)
         body = request.body
         params: dict[str, str] | None = request.query or None
         for _ in range(_MAX_REDIRECTS + 1):
-            raw = await self._attempt(method, url, headers, params, body, policy, source)
+            raw = await self._attempt(method, url, headers, params, body, policy, source, sent)
             if raw.status in {301, 302, 303, 307, 308} and "location" in raw.headers:
                 try:
                     target = urljoin(raw.url, raw.headers["location"])
@@ -578,11 +580,17 @@ class HttpClient:
         body: Any,
         policy: OriginPolicy,
         source: str | None,
+        sent: anyio.Event | None = None,
     ) -> _Raw:
         """One HTTP exchange, translated: transient failures become `_Retryable`."""
         try:
             request = self._client.build_request(
-                method, url, headers=headers, params=params, json=body if body is not None else None
+                method,
+                url,
+                headers=headers,
+                params=params,
+                json=body if body is not None else None,
+                extensions=None if sent is None or sent.is_set() else {"trace": _on_sent(sent)},
             )
         except UnicodeEncodeError:
             raise InputError(
@@ -681,6 +689,16 @@ class HttpClient:
                 )
                 raise _Retryable("invalid JSON", error) from None
         return HttpResponse(status=status, headers=headers, body=body, url=url, links=_links(headers, url))
+
+
+def _on_sent(sent: anyio.Event) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
+    """An httpcore ``trace`` hook that sets ``sent`` once the request body is written."""
+
+    async def trace(event: str, info: dict[str, Any]) -> None:
+        if event.endswith("send_request_body.complete"):
+            sent.set()
+
+    return trace
 
 
 def _loads(content: bytes) -> Any:

@@ -36,7 +36,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from mcp_paginate.engine import Engine, Page, Plan
 from mcp_paginate.errors import PaginateError
-from mcp_paginate.paginators import OffsetPagination, PagePagination, State
+from mcp_paginate.paginators import AutoPagination, OffsetPagination, PagePagination, State
 from mcp_paginate.store.base import PageSlot
 from mcp_paginate.store.memory import MemoryStore
 
@@ -101,6 +101,8 @@ class _Ahead:
     state: State
     records_so_far: int
     scope: anyio.CancelScope = dataclasses.field(default_factory=anyio.CancelScope)
+    sent: anyio.Event = dataclasses.field(default_factory=anyio.Event)
+    """Set once the request is on the wire (or failed, or was cancelled)."""
     done: anyio.Event = dataclasses.field(default_factory=anyio.Event)
     page: Page | None = None
     error: PaginateError | None = None
@@ -119,6 +121,7 @@ class _Stream:
         self.ahead: dict[int, _Ahead] = {}
         self.predicting = True  # until a prediction turns out wrong
         self.prefetch = plan.source.prefetch if plan.source is not None else 0
+        self.visited: set[str] = set()  # positions requested by this stream
 
     async def produce(
         self, number: int, state: State, send: MemoryObjectSendStream[Page | PaginateError]
@@ -126,9 +129,12 @@ class _Stream:
         """Send the pages in order, then close ``send``; an error is sent in place of its page."""
         with send:
             records_so_far = state.offset or 0
+            self.visited.add(state.position())
             while True:
                 try:
-                    page = await self._page(number, state, records_so_far)
+                    page, stored = await self._page(number, state, records_so_far)
+                    if page.next_state is not None and not stored:
+                        page = await self._store_next(page, records_so_far + len(page.records))
                 except PaginateError as exc:
                     self._cancel_ahead()
                     await send.send(exc)
@@ -142,7 +148,8 @@ class _Stream:
                 self._request_ahead(page, number, state, records_so_far)
                 await send.send(page)
 
-    async def _page(self, number: int, state: State, records_so_far: int) -> Page:
+    async def _page(self, number: int, state: State, records_so_far: int) -> tuple[Page, bool]:
+        """Page ``number``, and whether its next state is stored already."""
         ahead = self.ahead.pop(number, None)
         if ahead is not None:
             if ahead.state == state and ahead.records_so_far == records_so_far:
@@ -150,11 +157,40 @@ class _Stream:
                 if ahead.error is not None:
                     raise ahead.error
                 if ahead.page is not None:
-                    return await self._commit(ahead.page)
+                    return ahead.page, False
             # The guess was wrong (or its request was cancelled): from here on, one page at a time.
             self.predicting = False
             self._cancel_ahead()
-        return await self.engine.fetch(self.plan, number, state, records_so_far)
+        if isinstance(self.plan.pagination, AutoPagination):
+            # Detection stores the session's pagination, which only the real engine does.
+            return await self.engine.fetch(self.plan, number, state, records_so_far), True
+        return await self.unstored.fetch(self.plan, number, state, records_so_far), False
+
+    async def _store_next(self, page: Page, records_so_far: int) -> Page:
+        """Store where the page after ``page`` is (`_commit`), and request that page.
+
+        One page at a time (a cursor chain), the next request goes out first and the state is
+        stored while it is on the wire: the store's round trip is then off the chain's critical
+        path. If storing says otherwise (a loop, or another caller stored a different state for
+        that page first), the request is cancelled and its answer never used; a position this
+        stream already requested is stored first, so a loop costs no extra request.
+        """
+        following = page.next_state
+        assert following is not None
+        position = following.position()
+        number = page.number + 1
+        if number in self.ahead or position in self.visited or self._window(page, following) > 1:
+            committed = await self._commit(page)  # requested already, or about to be requested ahead
+        else:
+            chained = _Ahead(number=number, state=following, records_so_far=records_so_far)
+            self.ahead[chained.number] = chained
+            self.task_group.start_soon(self._fetch_ahead, chained)
+            await chained.sent.wait()
+            committed = await self._commit(page)
+            if committed.next_state != following:
+                self._cancel_ahead()
+        self.visited.add(position)
+        return committed
 
     async def _commit(self, page: Page) -> Page:
         """Store the next page's state, as `Engine.fetch` does for a page it fetched in order."""
@@ -210,14 +246,17 @@ class _Stream:
         return self.prefetch + 1 if self.prefetch else 0
 
     async def _fetch_ahead(self, ahead: _Ahead) -> None:
-        with ahead.scope:
-            try:
-                ahead.page = await self.unstored.fetch(
-                    self.plan, ahead.number, ahead.state, ahead.records_so_far
-                )
-            except PaginateError as exc:
-                ahead.error = exc
-        ahead.done.set()
+        try:
+            with ahead.scope:
+                try:
+                    ahead.page = await self.unstored.fetch(
+                        self.plan, ahead.number, ahead.state, ahead.records_so_far, sent=ahead.sent
+                    )
+                except PaginateError as exc:
+                    ahead.error = exc
+        finally:
+            ahead.sent.set()
+            ahead.done.set()
 
     def _cancel_ahead(self) -> None:
         for ahead in self.ahead.values():
