@@ -63,12 +63,15 @@ async def page_stream(
         PaginateError: the next page failed (a page requested ahead that fails is only
             reported if it turns out to be the next page).
     """
-    send, receive = anyio.create_memory_object_stream[Page | PaginateError](0)
+    # One page may wait here while the consumer is busy, so a chain's next request never waits
+    # for the consumer.
+    send, receive = anyio.create_memory_object_stream[_Item](1)
     failure: BaseException | None = None
     try:
         async with anyio.create_task_group() as task_group:
-            task_group.start_soon(_Stream(engine, plan, task_group).produce, number, state, send)
-            pages = _delivered(receive)
+            stream = _Stream(engine, plan, task_group)
+            task_group.start_soon(stream.produce, number, state, send)
+            pages = _delivered(receive, stream)
             try:
                 yield pages
             except BaseException as exc:  # re-raised below, outside the task group (not as a group)
@@ -82,15 +85,44 @@ async def page_stream(
         raise failure
 
 
-async def _delivered(receive: MemoryObjectReceiveStream[Page | PaginateError]) -> AsyncGenerator[Page, None]:
+async def _delivered(
+    receive: MemoryObjectReceiveStream[_Item], stream: _Stream
+) -> AsyncGenerator[Page, None]:
     async for item in receive:
         if isinstance(item, PaginateError):
             raise item
+        if isinstance(item, _Unstored):
+            # Store where the next page is once the producer's request for it is on the wire.
+            try:
+                await item.sent.wait()
+                try:
+                    await stream.commit(item.page)
+                except PaginateError:
+                    item.failed = True
+                    raise
+            finally:
+                item.stored.set()
+            yield item.page
+            continue
         # Let the producer, woken by this hand-over, send the next request before the consumer
         # stores this page and reports progress: that work then overlaps the round trip instead
         # of delaying it (a cursor chain is as fast as its turnaround between pages).
         await anyio.lowlevel.checkpoint()
         yield item
+
+
+@dataclasses.dataclass(eq=False)
+class _Unstored:
+    """A page of a chain whose next state the consumer stores (`_Stream.commit`) before using it."""
+
+    page: Page
+    sent: anyio.Event = dataclasses.field(default_factory=anyio.Event)
+    """Set once the request for the next page is on the wire (or failed, or was never made)."""
+    stored: anyio.Event = dataclasses.field(default_factory=anyio.Event)
+    failed: bool = False
+
+
+_Item = Page | PaginateError | _Unstored
 
 
 @dataclasses.dataclass(eq=False)
@@ -101,8 +133,6 @@ class _Ahead:
     state: State
     records_so_far: int
     scope: anyio.CancelScope = dataclasses.field(default_factory=anyio.CancelScope)
-    sent: anyio.Event = dataclasses.field(default_factory=anyio.Event)
-    """Set once the request is on the wire (or failed, or was cancelled)."""
     done: anyio.Event = dataclasses.field(default_factory=anyio.Event)
     page: Page | None = None
     error: PaginateError | None = None
@@ -116,25 +146,41 @@ class _Stream:
         self.plan = plan
         self.task_group = task_group
         # The same engine, except that the next page's state is handed back instead of stored:
-        # `_commit` stores it once the page is known to be the one sequential paging requests.
+        # `commit` stores it once the page is known to be the one sequential paging requests.
         self.unstored = Engine(dataclasses.replace(engine.app, store=_NothingStored()))
         self.ahead: dict[int, _Ahead] = {}
         self.predicting = True  # until a prediction turns out wrong
         self.prefetch = plan.source.prefetch if plan.source is not None else 0
         self.visited: set[str] = set()  # positions requested by this stream
 
-    async def produce(
-        self, number: int, state: State, send: MemoryObjectSendStream[Page | PaginateError]
-    ) -> None:
+    async def produce(self, number: int, state: State, send: MemoryObjectSendStream[_Item]) -> None:
         """Send the pages in order, then close ``send``; an error is sent in place of its page."""
         with send:
             records_so_far = state.offset or 0
             self.visited.add(state.position())
+            ready: Page | None = None  # the next page, fetched already by `_chain`
             while True:
                 try:
-                    page, stored = await self._page(number, state, records_so_far)
-                    if page.next_state is not None and not stored:
-                        page = await self._store_next(page, records_so_far + len(page.records))
+                    if ready is not None:
+                        page, stored, ready = ready, False, None
+                    else:
+                        page, stored = await self._page(number, state, records_so_far)
+                    following = page.next_state
+                    if following is not None and not stored:
+                        if self._chains(page, following):
+                            ready, error, go_on = await self._chain(page, records_so_far, send)
+                            if not go_on:
+                                self._cancel_ahead()
+                                return
+                            if error is not None:
+                                await send.send(error)
+                                return
+                            records_so_far += len(page.records)
+                            assert page.next_state is not None
+                            number, state = number + 1, page.next_state
+                            continue
+                        page = await self.commit(page)
+                        self.visited.add(following.position())
                 except PaginateError as exc:
                     self._cancel_ahead()
                     await send.send(exc)
@@ -147,6 +193,47 @@ class _Stream:
                 number, state = number + 1, page.next_state
                 self._request_ahead(page, number, state, records_so_far)
                 await send.send(page)
+
+    def _chains(self, page: Page, following: State) -> bool:
+        """Whether the page after ``page`` is requested alone, right away (a chain of requests)."""
+        return (
+            page.number + 1 not in self.ahead
+            and following.position() not in self.visited  # else storing it first finds the loop
+            and self._window(page, following) <= 1
+        )
+
+    async def _chain(
+        self, page: Page, records_so_far: int, send: MemoryObjectSendStream[_Item]
+    ) -> tuple[Page | None, PaginateError | None, bool]:
+        """Hand ``page`` to the consumer and request the next page at once.
+
+        The consumer stores where the next page is (`commit`) while that request is on the
+        wire, which takes the store's round trip off the chain's critical path. Returns the
+        next page (None if its request cannot be used: storing found a loop, or another caller
+        had stored a different next state, which is then requested instead), the error the
+        request ended in, and whether the stream goes on.
+        """
+        following = page.next_state
+        assert following is not None
+        item = _Unstored(page)
+        await send.send(item)
+        fetched: Page | None = None
+        error: PaginateError | None = None
+        try:
+            fetched = await self.unstored.fetch(
+                self.plan, page.number + 1, following, records_so_far + len(page.records), sent=item.sent
+            )
+        except PaginateError as exc:
+            error = exc
+        finally:
+            item.sent.set()
+        await item.stored.wait()
+        if item.failed or page.next_state is None:
+            return None, None, False  # the consumer reports the store's error, or the loop
+        self.visited.add(following.position())
+        if page.next_state != following:
+            return None, None, True
+        return fetched, error, True
 
     async def _page(self, number: int, state: State, records_so_far: int) -> tuple[Page, bool]:
         """Page ``number``, and whether its next state is stored already."""
@@ -166,33 +253,7 @@ class _Stream:
             return await self.engine.fetch(self.plan, number, state, records_so_far), True
         return await self.unstored.fetch(self.plan, number, state, records_so_far), False
 
-    async def _store_next(self, page: Page, records_so_far: int) -> Page:
-        """Store where the page after ``page`` is (`_commit`), and request that page.
-
-        One page at a time (a cursor chain), the next request goes out first and the state is
-        stored while it is on the wire: the store's round trip is then off the chain's critical
-        path. If storing says otherwise (a loop, or another caller stored a different state for
-        that page first), the request is cancelled and its answer never used; a position this
-        stream already requested is stored first, so a loop costs no extra request.
-        """
-        following = page.next_state
-        assert following is not None
-        position = following.position()
-        number = page.number + 1
-        if number in self.ahead or position in self.visited or self._window(page, following) > 1:
-            committed = await self._commit(page)  # requested already, or about to be requested ahead
-        else:
-            chained = _Ahead(number=number, state=following, records_so_far=records_so_far)
-            self.ahead[chained.number] = chained
-            self.task_group.start_soon(self._fetch_ahead, chained)
-            await chained.sent.wait()
-            committed = await self._commit(page)
-            if committed.next_state != following:
-                self._cancel_ahead()
-        self.visited.add(position)
-        return committed
-
-    async def _commit(self, page: Page) -> Page:
+    async def commit(self, page: Page) -> Page:
         """Store the next page's state, as `Engine.fetch` does for a page it fetched in order."""
         following = page.next_state
         if following is None:
@@ -231,10 +292,10 @@ class _Stream:
 
     def _window(self, page: Page, following: State) -> int:
         """How many pages from the next one on may be in flight (0 or 1: none ahead)."""
-        if not self.predicting or not _plain_advance(page.state, following):
-            return 0
         # Read now, not at the start: auto mode knows its concrete mode after the first page.
-        if not isinstance(self.plan.pagination, OffsetPagination | PagePagination):
+        if not self.predicting or not isinstance(self.plan.pagination, OffsetPagination | PagePagination):
+            return 0
+        if (page.total is None and not self.prefetch) or not _plain_advance(page.state, following):
             return 0
         assert following.offset is not None and page.state.offset is not None
         step = following.offset - page.state.offset
@@ -246,17 +307,14 @@ class _Stream:
         return self.prefetch + 1 if self.prefetch else 0
 
     async def _fetch_ahead(self, ahead: _Ahead) -> None:
-        try:
-            with ahead.scope:
-                try:
-                    ahead.page = await self.unstored.fetch(
-                        self.plan, ahead.number, ahead.state, ahead.records_so_far, sent=ahead.sent
-                    )
-                except PaginateError as exc:
-                    ahead.error = exc
-        finally:
-            ahead.sent.set()
-            ahead.done.set()
+        with ahead.scope:
+            try:
+                ahead.page = await self.unstored.fetch(
+                    self.plan, ahead.number, ahead.state, ahead.records_so_far
+                )
+            except PaginateError as exc:
+                ahead.error = exc
+        ahead.done.set()
 
     def _cancel_ahead(self) -> None:
         for ahead in self.ahead.values():
