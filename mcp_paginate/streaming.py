@@ -19,6 +19,12 @@ then, in order (``add_page`` is insert-if-absent: a guessed state stored early w
 session, or look like a loop). The first mismatch (a short page, a server-given next offset
 that skips) cancels everything requested ahead and paging continues sequentially from the
 real state. Leaving the context cancels requests still in flight.
+
+One page at a time (a cursor chain, or an API that says only ``has_more``), the chain's speed
+is its turnaround from one response to the next request, so the producer requests the next
+page before the page it has is stored: the consumer stores where the next page is once that
+request is on the wire, and the producer uses the answer only if what was stored is what it
+requested (not a loop, and not a state another caller stored first).
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ async def page_stream(
     """An iterator over pages ``number``, ``number + 1``, … until the last one (or a loop).
 
     A producer task fetches the pages, one ahead of the consumer even for cursor chains (the
-    next request overlaps the consumer's work on the current page). Leaving the context
+    next request overlaps the consumer's work on the current page, and storing its state). Leaving the context
     cancels whatever is still in flight: one page's request, or the window requested ahead.
 
     Example::
