@@ -24,6 +24,7 @@ resolving the name, and again on the connected peer's address, against DNS rebin
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import ipaddress
 import json
@@ -31,6 +32,7 @@ import math
 import random
 import socket
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -492,9 +494,23 @@ class HttpClient:
             cookies=_NoCookies(),
             headers={"User-Agent": "mcp-paginate"},
         )
+        self._peers: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    def _peer(self, network: Any) -> Any:
+        """The address a connection reached, read once per connection (a pooled connection is
+        reused page after page, and asking the socket builds all its attributes each time)."""
+        if network is None:
+            return None
+        try:
+            return self._peers[network]
+        except (KeyError, TypeError):
+            peer = network.get_extra_info("server_addr")
+        with contextlib.suppress(TypeError):  # not weak-referenceable: simply not remembered
+            self._peers[network] = peer
+        return peer
 
     async def send(
         self,
@@ -630,8 +646,7 @@ class HttpClient:
         limit = self.retry.max_response_bytes
         response = await self._client.send(request, stream=True)
         try:
-            network = response.extensions.get("network_stream")
-            peer = network.get_extra_info("server_addr") if network is not None else None
+            peer = self._peer(response.extensions.get("network_stream"))
             policy.check_peer(url, str(peer[0]) if isinstance(peer, tuple) and peer else None, source=source)
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > limit:
