@@ -10,8 +10,11 @@ Rows: cursor (``/token``), offset + total (``/offset``, concurrency 8), Alloy-st
 (without prefetch and with prefetch 4). Columns: wall time (median of ``--repeat`` runs),
 requests the API saw, wall / (pages x latency), speed-up over the sequential loop of the same
 style, and the server process's peak RSS (VmHWM, a high-water mark over the whole run).
-Then the list_page round trip over a direct GET of the same page, p50, against a second
-sample API with no latency.
+Each repeat runs every row back to back, and a ratio is the median of the repeats' ratios
+(a fetch_all against the loop run just before it), so a machine whose speed drifts during
+the run does not tilt it. Then the list_page round trip over a direct GET of the same page,
+p50, against a second sample API with no latency; the overhead is the median difference
+between each list_page call and the direct GET right after it.
 
     python tools/bench.py                              # the table and the targets
     python tools/bench.py --records 20000 --latency 0  # peak RSS, compare with:
@@ -252,7 +255,7 @@ async def timed(call: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
 
 async def list_page_overhead(
     client: Client, http: httpx2.AsyncClient, quiet_api: str, samples: int
-) -> tuple[float, float]:
+) -> tuple[float, float, float]:
     """p50 of a list_page round trip re-reading page 1 by cursor, and of a direct GET of it."""
     first = await client.call_tool("list_page", {"source": "quiet_offset"})
     data = first.structured_content
@@ -276,7 +279,9 @@ async def list_page_overhead(
     for _ in range(samples):
         mcp_times.append((await timed(through_mcp))[0])
         direct_times.append((await timed(direct))[0])
-    return statistics.median(mcp_times), statistics.median(direct_times)
+    # The overhead is the median of each call's difference from the direct GET made right after it.
+    extra = statistics.median(m - d for m, d in zip(mcp_times, direct_times, strict=True))
+    return statistics.median(mcp_times), statistics.median(direct_times), extra
 
 
 # -- main ---------------------------------------------------------------------------------------
@@ -362,7 +367,7 @@ async def measure(
             row.requests, row.pages = await api_requests(http, api), pages
             console.print(f"  run {repeat + 1}/{args.repeat}: {row.label}: {wall:.3f} s", style="dim")
 
-    overhead: tuple[float, float] | None = None
+    overhead: tuple[float, float, float] | None = None
     if args.overhead_samples:
         overhead = await list_page_overhead(client, http, quiet_api, args.overhead_samples)
     report(args, console, rows, overhead, peak_rss_mb(pid), latency)
@@ -373,14 +378,21 @@ def report(
     args: argparse.Namespace,
     console: Console,
     rows: list[Row],
-    overhead: tuple[float, float] | None,
+    overhead: tuple[float, float, float] | None,
     final_rss: float,
     latency: float,
 ) -> None:
-    loop_wall = {row.style: row.wall for row in rows if row.kind == "loop"}
+    loops = {row.style: row for row in rows if row.kind == "loop"}
+
+    def paired(row: Row, other: Row) -> float:
+        """Median over the repeats of row's wall / other's wall in the same repeat: rows of one
+        repeat run back to back, so a machine that speeds up or slows down during the run
+        does not tilt the ratio (a ratio of two medians could pair runs minutes apart)."""
+        return statistics.median(mine / theirs for mine, theirs in zip(row.walls, other.walls, strict=True))
+
     title = (
         f"{args.records:,} records, pages of {PAGE_SIZE}, latency {args.latency:g} ms, "
-        f"median of {args.repeat}, store {args.store or 'sqlite'}"
+        f"median of {args.repeat} (ratios: median of per-repeat ratios), store {args.store or 'sqlite'}"
     )
     table = Table(title=title)
     for name in (
@@ -394,16 +406,16 @@ def report(
         table.add_column(name, justify="left" if name == "run" else "right")
     for row in rows:
         bound = f"{row.wall / (row.pages * latency):.2f}" if latency else "–"
-        speedup = f"{loop_wall[row.style] / row.wall:.2f}×" if row.style in loop_wall else "–"
+        speedup = f"{1 / paired(row, loops[row.style]):.2f}×" if row.style in loops else "–"
         rss = f"{row.rss_mb:.0f} MB" if row.rss_mb is not None else ""
         table.add_row(row.label, f"{row.wall:.3f}", str(row.requests), bound, speedup, rss)
     console.print(table)
     if overhead is not None:
-        through, direct = overhead
+        through, direct, extra = overhead
         console.print(
             f"list_page round trip (stdio, cursor re-read of one {PAGE_SIZE}-record page, latency 0): "
             f"p50 {through * 1000:.2f} ms; direct GET p50 {direct * 1000:.2f} ms; "
-            f"overhead p50 {(through - direct) * 1000:.2f} ms"
+            f"overhead p50 {extra * 1000:.2f} ms (median of paired differences)"
         )
     console.print(f"server process peak RSS (VmHWM) over the whole run: {final_rss:.0f} MB")
 
@@ -412,7 +424,7 @@ def report(
 
     def ratio(label: str, style: str) -> float | None:
         row = by_label.get(label)
-        return row.wall / loop_wall[style] if row is not None and style in loop_wall else None
+        return paired(row, loops[style]) if row is not None and style in loops else None
 
     offset = ratio(f"fetch_all: offset + total, concurrency {args.concurrency}", "offset")
     if offset is not None:
@@ -426,10 +438,10 @@ def report(
     prefetched = by_label.get(f"fetch_all: Alloy has_more, prefetch {args.prefetch}")
     plain = by_label.get("fetch_all: Alloy has_more")
     if prefetched is not None and plain is not None:
-        gain = plain.wall / prefetched.wall
+        gain = paired(plain, prefetched)
         checks.append((f"prefetch {args.prefetch} ≥ 3× faster than without", f"{gain:.2f}×", gain >= 3))
     if overhead is not None:
-        extra = (overhead[0] - overhead[1]) * 1000
+        extra = overhead[2] * 1000
         checks.append(("list_page overhead ≤ 3 ms p50", f"{extra:.2f} ms", extra <= 3))
     checks.append(("server peak RSS ≤ 250 MB", f"{final_rss:.0f} MB", final_rss <= 250))
     targets = Table(title="targets")
@@ -446,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=20.0, help="ms added to every API request (20)")
     parser.add_argument("--concurrency", type=int, default=8, help="offset+total source concurrency (8)")
     parser.add_argument("--prefetch", type=int, default=4, help="prefetch of the second Alloy row (4)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each row; the median is shown (3)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each row; the median is shown (5)")
     parser.add_argument("--store", default=None, help="server store URL (default: sqlite in a temp dir)")
     parser.add_argument(
         "--styles",
