@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -18,6 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
 
 import httpx2
+import pydantic_core
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
@@ -345,8 +345,12 @@ async def _read(ctx: Context[AppContext, Any], results_id: str, chunk: int | Non
 
 
 def _respond(summary: str, result: BaseModel) -> CallToolResult:
-    data = result.model_dump(mode="json")
-    text = json.dumps(data, separators=(",", ":"), default=str)
+    if isinstance(result, core.ListPageResult | core.FetchAllResult):
+        # Records are parsed JSON already: only the rest goes through pydantic's JSON-mode dump.
+        data = {"records": result.records, **result.model_dump(mode="json", exclude={"records"})}
+    else:
+        data = result.model_dump(mode="json")
+    text = pydantic_core.to_json(data, fallback=str).decode()
     return CallToolResult(
         content=[TextContent(type="text", text=summary), TextContent(type="text", text=text)],
         structured_content=data,

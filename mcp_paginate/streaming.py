@@ -222,7 +222,10 @@ class _Stream:
         following = page.next_state
         assert following is not None
         item = _Unstored(page)
-        await send.send(item)
+        try:
+            send.send_nowait(item)  # no trip through the event loop before the next request
+        except anyio.WouldBlock:
+            await send.send(item)
         fetched: Page | None = None
         error: PaginateError | None = None
         try:
