@@ -26,3 +26,4 @@ def test_bench_runs_every_row_and_reports_the_targets() -> None:
     for target in ("cursor ≤ 1.02×", "Alloy without prefetch", "list_page overhead", "peak RSS"):
         assert target in out
     assert "list_page round trip" in out and "direct GET p50" in out
+    assert "list_sources (no request" in out

@@ -255,7 +255,7 @@ async def timed(call: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
 
 async def list_page_overhead(
     client: Client, http: httpx2.AsyncClient, quiet_api: str, samples: int
-) -> tuple[float, float, float]:
+) -> Overhead:
     """p50 of a list_page round trip re-reading page 1 by cursor, and of a direct GET of it."""
     first = await client.call_tool("list_page", {"source": "quiet_offset"})
     data = first.structured_content
@@ -275,13 +275,31 @@ async def list_page_overhead(
     for _ in range(20):  # warm up both paths
         await through_mcp()
         await direct()
-    mcp_times, direct_times = [], []
+
+    async def no_io() -> Any:  # the same MCP round trip for a tool that makes no request
+        result = await client.call_tool("list_sources", {})
+        assert not result.is_error
+        return result
+
+    mcp_times, direct_times, floor_times = [], [], []
     for _ in range(samples):
         mcp_times.append((await timed(through_mcp))[0])
         direct_times.append((await timed(direct))[0])
+        floor_times.append((await timed(no_io))[0])
     # The overhead is the median of each call's difference from the direct GET made right after it.
     extra = statistics.median(m - d for m, d in zip(mcp_times, direct_times, strict=True))
-    return statistics.median(mcp_times), statistics.median(direct_times), extra
+    return Overhead(
+        statistics.median(mcp_times), statistics.median(direct_times), extra, statistics.median(floor_times)
+    )
+
+
+@dataclass
+class Overhead:
+    through: float
+    direct: float
+    extra: float
+    floor: float
+    """p50 of list_sources, which makes no request: the MCP round trip itself (SDK, stdio, JSON)."""
 
 
 # -- main ---------------------------------------------------------------------------------------
@@ -367,7 +385,7 @@ async def measure(
             row.requests, row.pages = await api_requests(http, api), pages
             console.print(f"  run {repeat + 1}/{args.repeat}: {row.label}: {wall:.3f} s", style="dim")
 
-    overhead: tuple[float, float, float] | None = None
+    overhead: Overhead | None = None
     if args.overhead_samples:
         overhead = await list_page_overhead(client, http, quiet_api, args.overhead_samples)
     report(args, console, rows, overhead, peak_rss_mb(pid), latency)
@@ -378,7 +396,7 @@ def report(
     args: argparse.Namespace,
     console: Console,
     rows: list[Row],
-    overhead: tuple[float, float, float] | None,
+    overhead: Overhead | None,
     final_rss: float,
     latency: float,
 ) -> None:
@@ -411,11 +429,14 @@ def report(
         table.add_row(row.label, f"{row.wall:.3f}", str(row.requests), bound, speedup, rss)
     console.print(table)
     if overhead is not None:
-        through, direct, extra = overhead
         console.print(
             f"list_page round trip (stdio, cursor re-read of one {PAGE_SIZE}-record page, latency 0): "
-            f"p50 {through * 1000:.2f} ms; direct GET p50 {direct * 1000:.2f} ms; "
-            f"overhead p50 {extra * 1000:.2f} ms (median of paired differences)"
+            f"p50 {overhead.through * 1000:.2f} ms; direct GET p50 {overhead.direct * 1000:.2f} ms; "
+            f"overhead p50 {overhead.extra * 1000:.2f} ms (median of paired differences)"
+        )
+        console.print(
+            f"for scale, list_sources (no request, a small result) over the same connection: "
+            f"p50 {overhead.floor * 1000:.2f} ms"
         )
     console.print(f"server process peak RSS (VmHWM) over the whole run: {final_rss:.0f} MB")
 
@@ -441,7 +462,7 @@ def report(
         gain = paired(plain, prefetched)
         checks.append((f"prefetch {args.prefetch} ≥ 3× faster than without", f"{gain:.2f}×", gain >= 3))
     if overhead is not None:
-        extra = overhead[2] * 1000
+        extra = overhead.extra * 1000
         checks.append(("list_page overhead ≤ 3 ms p50", f"{extra:.2f} ms", extra <= 3))
     checks.append(("server peak RSS ≤ 250 MB", f"{final_rss:.0f} MB", final_rss <= 250))
     targets = Table(title="targets")
