@@ -73,22 +73,24 @@ async def _wire() -> AsyncIterator[tuple[_Lines, _Out]]:
     os.dup2(null, 0)
     os.close(null)
     os.dup2(2, 1)
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=_READ_LIMIT)
-    read_transport, _ = await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(wire_in, "rb", buffering=0)
-    )
-    write_transport, protocol = await loop.connect_write_pipe(
-        asyncio.streams.FlowControlMixin, os.fdopen(wire_out, "wb", buffering=0)
-    )
-    # flush() waits until the pipe took every byte, as the SDK's blocking write does.
-    write_transport.set_write_buffer_limits(high=0)
-    writer = asyncio.StreamWriter(write_transport, protocol, None, loop)
+    transports: list[asyncio.BaseTransport] = []
     try:
-        yield _Lines(reader), _Out(writer)
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=_READ_LIMIT)
+        read_transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(wire_in, "rb", buffering=0)
+        )
+        transports.append(read_transport)
+        write_transport, protocol = await loop.connect_write_pipe(
+            asyncio.streams.FlowControlMixin, os.fdopen(wire_out, "wb", buffering=0)
+        )
+        transports.append(write_transport)
+        # flush() waits until the pipe took every byte, as the SDK's blocking write does.
+        write_transport.set_write_buffer_limits(high=0)
+        yield _Lines(reader), _Out(asyncio.StreamWriter(write_transport, protocol, None, loop))
     finally:
-        read_transport.close()
-        write_transport.close()
+        for transport in transports:
+            transport.close()
         _flush_stdout()  # what a stray print left in sys.stdout's buffer goes to stderr, not the wire
         for fd, duplicate in zip((0, 1), saved, strict=True):
             os.dup2(duplicate, fd)

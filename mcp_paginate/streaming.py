@@ -56,8 +56,9 @@ async def page_stream(
     """An iterator over pages ``number``, ``number + 1``, … until the last one (or a loop).
 
     A producer task fetches the pages, one ahead of the consumer even for cursor chains (the
-    next request overlaps the consumer's work on the current page, and storing its state). Leaving the context
-    cancels whatever is still in flight: one page's request, or the window requested ahead.
+    next request overlaps the consumer's work on the current page, storing its state included).
+    Leaving the context cancels whatever is still in flight: one page's request, or the window
+    requested ahead.
 
     Example::
 
