@@ -308,3 +308,62 @@ async def test_leaving_the_stream_cancels_requests_in_flight(fresh_api: SampleAP
         # Only page 0's successor was stored: nothing requested ahead reached the session.
         assert await app.store.get_page(plan.session.id, 1) is not None
         assert await app.store.get_page(plan.session.id, 2) is None
+
+
+# -- a chain: the next request goes out before the page's next state is stored -------------------
+
+
+@pytest.mark.anyio
+async def test_chain_follows_the_state_another_caller_stored_first(fresh_api: SampleAPI) -> None:
+    """The chain requests offset 50 before storing it; the session already holds offset 100 for
+    that page (stored by another caller), so the chain's request is discarded and paging follows
+    the stored state: exactly what sequential paging of this session returns."""
+    async with running(make_config(fresh_api.url, "alloy_style")) as app:
+        engine = Engine(app)
+        plan = await engine.start(source="alloy_style")
+        first = await app.store.get_page(plan.session.id, 0)
+        assert first is not None and first.offset == 0
+        other = first.model_copy(update={"offset": 100})
+        assert (await app.store.add_page(plan.session.id, 1, other)).state == other
+        fresh_api.stats.reset()
+        with anyio.fail_after(HANG_GUARD):
+            result = await fetch_all(app, cursor=plan.cursor(0))
+    assert ids(result) == ALL_IDS[:50] + ALL_IDS[100:]
+    assert result.complete and result.pages == 4  # offsets 0, 100, 150, 200
+    assert fresh_api.stats.requests == 5  # and the discarded request for offset 50
+
+
+@pytest.mark.anyio
+async def test_chain_sends_the_next_request_before_storing_where_it_is(fresh_api: SampleAPI) -> None:
+    """Storing a page's next state (the store's round trip) happens while the request for that
+    page is on the wire, not between the response and the next request."""
+    events: list[str] = []
+
+    class Watching(httpx2.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self.inner = httpx2.AsyncHTTPTransport()
+
+        async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+            events.append(f"request {request.url.params.get('pagination_token', '-')}")
+            return await self.inner.handle_async_request(request)
+
+        async def aclose(self) -> None:
+            await self.inner.aclose()
+
+    async with running(make_config(fresh_api.url, "body_token"), Watching()) as app:
+        real_add_page = app.store.add_page
+
+        async def add_page(session_id: str, number: int, state: State) -> Any:
+            events.append(f"store {state.cursor}")
+            return await real_add_page(session_id, number, state)
+
+        app.store.add_page = add_page  # type: ignore[method-assign]
+        with anyio.fail_after(HANG_GUARD):
+            result = await fetch_all(app, source="body_token")
+    assert ids(result) == ALL_IDS
+    stored = [event.split(" ", 1)[1] for event in events if event.startswith("store ")]
+    assert stored[0] == "None"  # the first page's state, stored when the session starts
+    tokens = stored[1:]
+    assert len(tokens) == 7  # pages of 30: 8 pages, 7 next states
+    for token in tokens:
+        assert events.index(f"request {token}") < events.index(f"store {token}"), events
