@@ -30,6 +30,7 @@ import ipaddress
 import json
 import math
 import random
+import re
 import socket
 import time
 import weakref
@@ -719,11 +720,47 @@ def _on_sent(sent: anyio.Event) -> Callable[[str, dict[str, Any]], Awaitable[Non
 def _loads(content: bytes) -> Any:
     """Parse a JSON body: with pydantic-core's parser (about twice as fast as ``json``), and with
     ``json`` for what only it accepts (a byte-order mark, lone surrogates, deep nesting), so
-    the bodies that parse are exactly those ``json.loads`` parses."""
+    the bodies that parse are exactly those ``json.loads`` parses.
+
+    A lone surrogate (``"\\ud800"``) is valid JSON but not text: no result or stored record
+    could be written out as UTF-8 with it, so each one becomes U+FFFD, the replacement character.
+    """
     try:
         return pydantic_core.from_json(content)
     except ValueError:
-        return json.loads(content)
+        return _without_lone_surrogates(json.loads(content))
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings (keys too) replaced by U+FFFD; walked
+    without recursion, so a body nested as deeply as ``json`` allows is no problem."""
+
+    def clean(text: str) -> str:
+        return _LONE_SURROGATE.sub("\ufffd", text)
+
+    if isinstance(value, str):
+        return clean(value)
+    pending: list[Any] = [value]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                if isinstance(item, str):
+                    node[index] = clean(item)
+                elif isinstance(item, list | dict):
+                    pending.append(item)
+        elif isinstance(node, dict):
+            for key in [key for key in node if _LONE_SURROGATE.search(key)]:
+                node[clean(key)] = node.pop(key)
+            for key, item in node.items():
+                if isinstance(item, str):
+                    node[key] = clean(item)
+                elif isinstance(item, list | dict):
+                    pending.append(item)
+    return value
 
 
 def _links(headers: dict[str, str], url: str) -> dict[str, str]:
