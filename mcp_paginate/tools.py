@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any, Literal
 
 import anyio
+import pydantic_core
 from pydantic import BaseModel, Field, GetJsonSchemaHandler, WithJsonSchema
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
@@ -377,16 +378,21 @@ def _fit(records: list[Any], budget: int, *, at_least_one: bool = True) -> tuple
     record even when it alone is over the budget (a result is never empty for size alone)."""
     if not records:
         return records, False, 0
-    whole = len(json.dumps(records, separators=(",", ":"), default=str)) - 1  # less "[]", plus ","s
+    whole = _chars(records) - 1  # less "[]", plus ","s
     if whole <= budget:
         return records, False, whole  # the common case, in one pass
     used = 0
     for index, record in enumerate(records):
-        size = len(json.dumps(record, separators=(",", ":"), default=str)) + 1
+        size = _chars(record) + 1
         if used + size > budget and (index > 0 or not at_least_one):
             return records[:index], True, used
         used += size
     return records, False, used
+
+
+def _chars(value: Any) -> int:
+    """The length of ``value``'s JSON as a result's text carries it (see `server._respond`)."""
+    return len(pydantic_core.to_json(value, fallback=str).decode())
 
 
 def _redact_notes(app: AppContext, notes: list[str]) -> list[str]:
