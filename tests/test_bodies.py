@@ -1,6 +1,9 @@
-"""Bodies that only Python's ``json`` accepts, end to end: an upstream on loopback serves them,
-the server reads them through the real `mcp.Client`, and every record reaches the result, its
-text and the stored results (nothing is lost to a serialization error)."""
+"""Odd bodies, end to end: an upstream on loopback serves them, the server reads them through
+the real `mcp.Client`, and every record reaches the result, its text and the stored results.
+
+- bodies only Python's ``json`` accepts (nothing is lost to a serialization error);
+- a negative total, how some APIs say "unknown" (paging goes on to the real end).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import pytest
 from mcp import Client
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mcp_paginate.config import AppConfig
@@ -32,8 +35,13 @@ BODIES = {
 }
 
 
+UNKNOWN_TOTAL_RECORDS = 120
+
+
 class _Upstream(SampleAPI):
-    """The sample API's server thread, serving ``BODIES[name]`` at ``/name`` instead."""
+    """The sample API's server thread, serving ``BODIES[name]`` at ``/name`` instead, and
+    offset pages (``/unknown-total``) and page numbers (``/unknown-pages``) of 120 records whose
+    ``total`` and ``total_pages`` are -1."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -41,7 +49,22 @@ class _Upstream(SampleAPI):
         async def body(request: Request) -> Response:
             return Response(BODIES[request.path_params["name"]][0], media_type="application/json")
 
-        self.app = Starlette(routes=[Route("/{name}", body)])
+        async def unknown_total(request: Request) -> JSONResponse:
+            limit = int(request.query_params.get("limit", "50"))
+            if "page" in request.query_params:
+                offset = (int(request.query_params["page"]) - 1) * limit
+            else:
+                offset = int(request.query_params.get("offset", "0"))
+            ids = range(offset + 1, min(offset + limit, UNKNOWN_TOTAL_RECORDS) + 1)
+            return JSONResponse({"items": [{"id": i} for i in ids], "total": -1, "total_pages": -1})
+
+        self.app = Starlette(
+            routes=[
+                Route("/unknown-total", unknown_total),
+                Route("/unknown-pages", unknown_total),
+                Route("/{name}", body),
+            ]
+        )
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +80,24 @@ async def client(upstream: _Upstream) -> AsyncIterator[Client]:
             "sources": {
                 name: {"url": f"{upstream.url}/{name}", "records": "items", "pagination": {"mode": "none"}}
                 for name in BODIES
+            }
+            | {
+                "unknown_total": {
+                    "url": f"{upstream.url}/unknown-total",
+                    "records": "items",
+                    "pagination": {"mode": "offset", "total": "total", "page_size": 50},
+                },
+                "unknown_pages": {
+                    "url": f"{upstream.url}/unknown-pages",
+                    "records": "items",
+                    "pagination": {
+                        "mode": "page",
+                        "size_param": {"in": "query", "name": "limit"},
+                        "total": "total",
+                        "total_pages": "total_pages",
+                        "page_size": 50,
+                    },
+                },
             }
         }
     )
@@ -78,3 +119,15 @@ async def test_bodies_only_json_accepts_reach_every_part_of_the_result(client: C
     assert data["records"] == expected and data["count"] == len(expected)
     stored = await client.read_resource(data["results_uri"])
     assert json.loads(stored.contents[0].text)["records"] == expected  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("source", ["unknown_total", "unknown_pages"])
+async def test_a_negative_total_is_unknown_and_paging_goes_on_to_the_end(client: Client, source: str) -> None:
+    drained = structured(await client.call_tool("fetch_all", {"source": source}))
+    assert [record["id"] for record in drained["records"]] == list(range(1, UNKNOWN_TOTAL_RECORDS + 1))
+    assert drained["complete"] is True and drained["total"] is None
+    assert any("negative total (-1); ignored it as unknown" in note for note in drained["notes"])
+
+    first = structured(await client.call_tool("list_page", {"source": source}))
+    assert first["has_more"] is True and first["next_cursor"] and first["total"] is None

@@ -276,6 +276,16 @@ def read_int(path: str | None, page: PageView, what: str) -> int | None:
         ) from None
 
 
+def read_count(path: str | None, page: PageView, what: str, notes: list[str]) -> int | None:
+    """Read a count (total, total_pages) like `read_int`. A negative one is how some APIs say
+    "unknown": taken as absent, with a note, instead of ending paging at once (records lost)."""
+    value = read_int(path, page, what)
+    if value is not None and value < 0:
+        notes.append(f"the API reported a negative {what} ({value}); ignored it as unknown")
+        return None
+    return value
+
+
 def short_page_rule(count: int, state: State) -> tuple[bool, State, str | None]:
     """Decide whether a page with no explicit signal ends the data.
 

@@ -21,6 +21,7 @@ from mcp_paginate.paginators.base import (
     StopRules,
     _check_path,
     optional_option,
+    read_count,
     read_int,
     short_page_rule,
 )
@@ -70,9 +71,14 @@ class OffsetPagination(StopRules):
         self.offset_param.inject(request, state.offset, variables)
 
     def next_state(self, page: PageView, state: State) -> Step:
+        notes: list[str] = []
+        step = self._step(page, state, read_count(self.total, page, "total", notes))
+        step.notes[:0] = notes
+        return step
+
+    def _step(self, page: PageView, state: State, total: int | None) -> Step:
         offset = state.offset or 0
         count = len(page.records)
-        total = read_int(self.total, page, "total")
         explicit = self.explicit_more(page)
         if explicit is False:
             return Step(None, total, "the API said there are no more records")

@@ -15,7 +15,7 @@ from mcp_paginate.paginators.base import (
     StopRules,
     _check_path,
     optional_option,
-    read_int,
+    read_count,
     short_page_rule,
 )
 
@@ -61,10 +61,15 @@ class PagePagination(StopRules):
         self.page_param.inject(request, state.page, variables)
 
     def next_state(self, page: PageView, state: State) -> Step:
+        notes: list[str] = []
+        total = read_count(self.total, page, "total", notes)
+        step = self._step(page, state, total, read_count(self.total_pages, page, "total_pages", notes))
+        step.notes[:0] = notes
+        return step
+
+    def _step(self, page: PageView, state: State, total: int | None, total_pages: int | None) -> Step:
         number = state.page if state.page is not None else self.start_page
         count = len(page.records)
-        total = read_int(self.total, page, "total")
-        total_pages = read_int(self.total_pages, page, "total_pages")
         explicit = self.explicit_more(page)
         if explicit is False:
             return Step(None, total, "the API said there are no more records")
