@@ -25,8 +25,12 @@ _MAX_BUILT = 100_000
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):
-    """Jinja's immutable sandbox, stricter in two ways.
+    """Jinja's immutable sandbox, stricter in two ways and closer to JSON in one.
 
+    - ``response.items`` is the response's ``items`` field. Jinja looks an attribute up before
+      a key, so a JSON key named like a dict method (items, keys, values, get, pop, copy,
+      update…) gave the method instead. A dict's own key now wins; without one, the lookup
+      is Jinja's (``response.items()`` still iterates).
     - Touching an unsafe attribute (``''.__class__``) raises `SecurityError` at once. The stock
       sandbox returns an Undefined that raises only when used, and a lenient Undefined renders
       it as an empty string: an escape attempt would silently end paging instead of failing.
@@ -35,6 +39,11 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     """
 
     intercepted_binops = frozenset({"*", "**"})
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute in obj:  # parsed JSON: objects are plain dicts
+            return obj[attribute]
+        return super().getattr(obj, attribute)
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
         raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")

@@ -1013,3 +1013,16 @@ def test_pagination_spec_json_schema_describes_the_modes() -> None:
     for mode in ("offset", "page", "cursor", "none", "auto"):
         assert f"'{mode}'" in text
     assert "last_record" in text and "stop_condition" in text
+
+
+@pytest.mark.parametrize("key", ["items", "keys", "values", "get", "copy"])
+def test_stop_condition_reads_a_json_key_named_like_a_dict_method(key: str) -> None:
+    pagination = make("cursor", stop_condition=f"{{{{ response.{key} | length < 3 }}}}")
+    state = PAGE_STATE["cursor"]
+    assert pagination.next_state(view({"data": records_of(5), key: [1, 2], "next": "c"}), state).next is None
+    assert pagination.next_state(view({"data": records_of(5), key: [1, 2, 3], "next": "c"}), state).next
+
+
+def test_dict_methods_still_work_where_no_key_has_their_name() -> None:
+    pagination = make("cursor", stop_condition="{{ response.items() | list | length > 9 }}")
+    assert pagination.next_state(view({"data": records_of(5), "next": "c"}), PAGE_STATE["cursor"]).next

@@ -480,3 +480,15 @@ async def test_cancelling_fetch_all_stops_upstream_requests_promptly(tmp_path: P
         assert at_cancel <= 2 * concurrency + 2
         assert stopped_at <= at_cancel + concurrency + 1
         assert stopped_at < 40 // 3
+
+
+@pytest.mark.anyio
+async def test_a_stop_condition_reads_the_items_field_not_the_dict_method(client: Client) -> None:
+    # The sample API's /offset answers {"items": [...], "total": 237}; without the total, only the
+    # stop condition on response.items ends paging, at the first short page.
+    pagination = {"mode": "offset", "page_size": 40, "stop_condition": "{{ response.items | length < 40 }}"}
+    drained = structured(
+        await client.call_tool("fetch_all", {"source": "offset_total", "pagination": pagination})
+    )
+    assert [record["id"] for record in drained["records"]] == ALL_IDS
+    assert drained["complete"] is True and drained["pages"] == 6
