@@ -237,7 +237,8 @@ class _Stream:
             error = exc
         finally:
             item.sent.set()
-        await item.stored.wait()
+        if not item.stored.is_set():  # it almost always is; waiting on a set anyio Event still
+            await item.stored.wait()  # yields to the event loop, which delays the next request
         if item.failed or page.next_state is None:
             return None, None, False  # the consumer reports the store's error, or the loop
         self.visited.add(following.position())
