@@ -7,6 +7,10 @@ pipes for stdin and stdout; on POSIX, pipes (and sockets) can be served by async
 so `run_stdio` does that. Anything else (a terminal, a file, Windows, an SDK without the
 hook this needs) is served by the SDK's transport, unchanged.
 
+The server's dispatcher reads each message straight from the pipe and each response is
+written straight to it, with no reader and writer tasks in between (the SDK's transport hands
+every message from task to task through a stream: an event-loop pass each way).
+
 Like the SDK, it keeps the wire to itself while serving: fd 0 reads /dev/null and fd 1
 writes to stderr, so a stray ``print`` or a child process cannot corrupt a message. Both are
 restored on exit.
@@ -24,8 +28,9 @@ from contextlib import asynccontextmanager, suppress
 from typing import Any, cast
 
 import anyio
+from mcp import types
 from mcp.server.mcpserver import MCPServer
-from mcp.server.stdio import stdio_server
+from mcp.shared.message import SessionMessage
 
 __all__ = ["run_stdio"]
 
@@ -57,13 +62,12 @@ def _is_pipe_or_socket(fd: int) -> bool:
 
 async def _serve(server: MCPServer[Any]) -> None:
     lowlevel = server._lowlevel_server  # what MCPServer.run_stdio_async runs; checked by _served_natively
-    async with _wire() as (lines, out), stdio_server(cast(Any, lines), cast(Any, out)) as streams:
-        read_stream, write_stream = streams
-        await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+    async with _wire() as (incoming, outgoing):
+        await lowlevel.run(cast(Any, incoming), cast(Any, outgoing), lowlevel.create_initialization_options())
 
 
 @asynccontextmanager
-async def _wire() -> AsyncIterator[tuple[_Lines, _Out]]:
+async def _wire() -> AsyncIterator[tuple[_Incoming, _Outgoing]]:
     """The host's pipes on private descriptors, served by asyncio; fd 0 and 1 diverted meanwhile."""
     # The transports close their descriptors when done (the reader at end of input), so fd 0
     # and 1 are restored from duplicates of their own.
@@ -87,7 +91,7 @@ async def _wire() -> AsyncIterator[tuple[_Lines, _Out]]:
         transports.append(write_transport)
         # flush() waits until the pipe took every byte, as the SDK's blocking write does.
         write_transport.set_write_buffer_limits(high=0)
-        yield _Lines(reader), _Out(asyncio.StreamWriter(write_transport, protocol, None, loop))
+        yield _Incoming(reader), _Outgoing(asyncio.StreamWriter(write_transport, protocol, None, loop))
     finally:
         for transport in transports:
             transport.close()
@@ -103,30 +107,70 @@ def _flush_stdout() -> None:
         sys.stdout.flush()
 
 
-class _Lines:
-    """The messages from the host: one JSON text per line (what the SDK transport iterates)."""
+class _Incoming:
+    """The messages from the host, one JSON text per line, parsed as the server reads them.
+
+    What the SDK's transport delivers, in the same order: a `SessionMessage`, or the parse
+    error in its place (the server answers it and reads on).
+    """
 
     def __init__(self, reader: asyncio.StreamReader) -> None:
         self.reader = reader
 
-    def __aiter__(self) -> _Lines:
-        return self
-
-    async def __anext__(self) -> str:
+    async def receive(self) -> SessionMessage | Exception:
         line = await self.reader.readline()
         if not line:
-            raise StopAsyncIteration
-        return line.decode("utf-8", "replace")
+            raise anyio.EndOfStream
+        try:
+            message = types.jsonrpc_message_adapter.validate_json(
+                line.decode("utf-8", "replace"), by_name=False
+            )
+        except Exception as exc:  # the SDK's transport hands any parse failure on as well
+            return exc
+        return SessionMessage(message)
+
+    def __aiter__(self) -> _Incoming:
+        return self
+
+    async def __anext__(self) -> SessionMessage | Exception:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def aclose(self) -> None:
+        pass  # the pipe is closed when the transport is (see `_wire`)
+
+    async def __aenter__(self) -> _Incoming:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
 
-class _Out:
-    """The messages to the host: ``write`` a line, ``flush`` waits while the pipe is full."""
+class _Outgoing:
+    """The messages to the host: each one written as a line by the task that sends it, then
+    waited on while the pipe is full (as the SDK's blocking write does)."""
 
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
+        self.closed = False
 
-    async def write(self, text: str) -> None:
-        self.writer.write(text.encode("utf-8"))
+    async def send(self, message: SessionMessage) -> None:
+        if self.closed or self.writer.is_closing():
+            raise anyio.ClosedResourceError
+        text = message.message.model_dump_json(by_alias=True, exclude_unset=True)
+        try:
+            self.writer.write((text + "\n").encode("utf-8"))  # one write: lines never interleave
+            await self.writer.drain()
+        except ConnectionError as exc:  # the host closed its end: what the dispatcher expects
+            raise anyio.BrokenResourceError from exc
 
-    async def flush(self) -> None:
-        await self.writer.drain()
+    async def aclose(self) -> None:
+        self.closed = True
+
+    async def __aenter__(self) -> _Outgoing:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
