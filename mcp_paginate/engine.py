@@ -58,6 +58,8 @@ class Plan:
     records_path: str | None
     policy: OriginPolicy
     throttle: Throttle
+    pool: str
+    """The source's connection pool (and throttle) key."""
     source: SourceConfig | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -221,7 +223,8 @@ class Engine:
                 secret_headers=frozenset(source.secret_header_names()),
             )
             records_path = source.records
-            throttle = self.app.throttle(source.name, source.concurrency, source.rate_limit)
+            pool = source.name
+            throttle = self.app.throttle(pool, source.concurrency, source.rate_limit)
             name = source.name
         else:
             assert session.request is not None
@@ -245,7 +248,8 @@ class Engine:
             if check_start:
                 policy.check_start(request.url)
             records_path = ad_hoc.records
-            throttle = self.app.throttle(f"ad-hoc {policy.home}", 4, None)
+            pool = f"ad-hoc {policy.home}"
+            throttle = self.app.throttle(pool, 4, None)
             source = None
             name = "ad-hoc request"
         return Plan(
@@ -255,6 +259,7 @@ class Engine:
             records_path=records_path,
             policy=policy,
             throttle=throttle,
+            pool=pool,
             source=source,
         )
 
@@ -303,6 +308,8 @@ class Engine:
                 log=log,
                 on_rate_limited=plan.throttle.rate_limited,
                 sent=sent,
+                pool=plan.pool,
+                keepalive=plan.throttle.concurrency,
             )
         records = extract_records(response.body, plan.records_path, source=plan.name, url=response.url)
         view = PageView(

@@ -32,6 +32,7 @@ import math
 import random
 import re
 import socket
+import ssl
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
@@ -473,12 +474,18 @@ class _Raw:
 
 
 class HttpClient:
-    """A pooled async HTTP client (one connection pool per origin, keep-alive).
+    """Pooled async HTTP clients: keep-alive connections, one pool per source (``pool``).
+
+    A pool checks each of its idle connections on every request it makes (is the socket
+    still open?), so the cost of a request grows with the idle connections in its pool. One
+    pool per source keeps a chain of requests (one connection) from paying for the idle
+    connections another source's concurrent fetch left behind; each pool keeps at most as
+    many idle connections as its source may have requests in flight (``keepalive``).
 
     Example::
 
         client = HttpClient(RetryPolicy(retries=2, timeout=10))
-        response = await client.send(request, OriginPolicy(home=origin_of(request.url)))
+        response = await client.send(request, OriginPolicy(home=origin_of(request.url)), pool="alloy")
         await client.aclose()
     """
 
@@ -486,19 +493,36 @@ class HttpClient:
         self, retry: RetryPolicy | None = None, transport: httpx2.AsyncBaseTransport | None = None
     ) -> None:
         self.retry = retry or RetryPolicy()
-        self._client = httpx2.AsyncClient(
-            timeout=httpx2.Timeout(self.retry.timeout),
-            follow_redirects=False,
-            limits=httpx2.Limits(max_connections=64, max_keepalive_connections=32, keepalive_expiry=30.0),
-            transport=transport,
-            trust_env=False,  # no proxies or .netrc credentials from the environment
-            cookies=_NoCookies(),
-            headers={"User-Agent": "mcp-paginate"},
-        )
+        self._transport = transport  # one given (tests): a single client around it
+        self._clients: dict[str, httpx2.AsyncClient] = {}
+        self._tls: ssl.SSLContext | None = None  # shared by the pools: loading CA certificates is slow
         self._peers: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
+
+    def _client(self, pool: str, keepalive: int) -> httpx2.AsyncClient:
+        key = "" if self._transport is not None else pool
+        client = self._clients.get(key)
+        if client is None:
+            if self._tls is None and self._transport is None:
+                self._tls = httpx2.create_ssl_context()
+            client = httpx2.AsyncClient(
+                timeout=httpx2.Timeout(self.retry.timeout),
+                follow_redirects=False,
+                limits=httpx2.Limits(
+                    max_connections=64, max_keepalive_connections=max(1, keepalive), keepalive_expiry=30.0
+                ),
+                transport=self._transport,
+                verify=self._tls or True,
+                trust_env=False,  # no proxies or .netrc credentials from the environment
+                cookies=_NoCookies(),
+                headers={"User-Agent": "mcp-paginate"},
+            )
+            self._clients[key] = client
+        return client
 
     def _peer(self, network: Any) -> Any:
         """The address a connection reached, read once per connection (a pooled connection is
@@ -522,9 +546,13 @@ class HttpClient:
         log: RequestLog | None = None,
         on_rate_limited: Callable[[], None] | None = None,
         sent: anyio.Event | None = None,
+        pool: str = "",
+        keepalive: int = 4,
     ) -> HttpResponse:
         """Send with retries; return the parsed JSON response. ``sent`` is set as soon as the
         first attempt's request is written to the connection, before its response arrives.
+        ``pool`` names the connection pool (one per source), created on first use with at most
+        ``keepalive`` idle connections.
 
         Raises:
             UpstreamStatusError: a non-2xx status that is not transient, or still failing after retries.
@@ -534,11 +562,12 @@ class HttpClient:
             InputError: the request cannot be sent at all (invalid URL, header or body).
         """
         log = log or RequestLog()
+        client = self._client(pool, keepalive)
         attempt = 0
         while True:
             log.requests += 1
             try:
-                return await self._send_once(request, policy, source, sent)
+                return await self._send_once(client, request, policy, source, sent)
             except _Retryable as problem:
                 if attempt >= self.retry.retries:
                     final = problem.final
@@ -558,14 +587,19 @@ class HttpClient:
                 await anyio.sleep(wait)
 
     async def _send_once(
-        self, request: PreparedRequest, policy: OriginPolicy, source: str | None, sent: anyio.Event | None
+        self,
+        client: httpx2.AsyncClient,
+        request: PreparedRequest,
+        policy: OriginPolicy,
+        source: str | None,
+        sent: anyio.Event | None,
     ) -> HttpResponse:
         url, method = request.url, request.method
         headers = dict(request.headers)
         body = request.body
         params: dict[str, str] | None = request.query or None
         for _ in range(_MAX_REDIRECTS + 1):
-            raw = await self._attempt(method, url, headers, params, body, policy, source, sent)
+            raw = await self._attempt(client, method, url, headers, params, body, policy, source, sent)
             if raw.status in {301, 302, 303, 307, 308} and "location" in raw.headers:
                 try:
                     target = urljoin(raw.url, raw.headers["location"])
@@ -590,6 +624,7 @@ class HttpClient:
 
     async def _attempt(
         self,
+        client: httpx2.AsyncClient,
         method: str,
         url: str,
         headers: dict[str, str],
@@ -601,7 +636,7 @@ class HttpClient:
     ) -> _Raw:
         """One HTTP exchange, translated: transient failures become `_Retryable`."""
         try:
-            request = self._client.build_request(
+            request = client.build_request(
                 method,
                 url,
                 headers=headers,
@@ -619,7 +654,7 @@ class HttpClient:
         timeout = self.retry.timeout
         try:
             with anyio.move_on_after(timeout) as scope:
-                return await self._exchange(request, policy, source)
+                return await self._exchange(client, request, policy, source)
         except httpx2.TimeoutException as exc:
             error: PaginateError = TransportError(f"request to {_display(url)} timed out", source=source)
             raise _Retryable("timeout", error) from exc
@@ -641,11 +676,13 @@ class HttpClient:
         error = TransportError(f"request to {_display(url)} took longer than {timeout:g}s", source=source)
         raise _Retryable("timeout", error)
 
-    async def _exchange(self, request: httpx2.Request, policy: OriginPolicy, source: str | None) -> _Raw:
+    async def _exchange(
+        self, client: httpx2.AsyncClient, request: httpx2.Request, policy: OriginPolicy, source: str | None
+    ) -> _Raw:
         """Send, check where the connection went, and read at most max_response_bytes."""
         url = str(request.url)
         limit = self.retry.max_response_bytes
-        response = await self._client.send(request, stream=True)
+        response = await client.send(request, stream=True)
         try:
             peer = self._peer(response.extensions.get("network_stream"))
             policy.check_peer(url, str(peer[0]) if isinstance(peer, tuple) and peer else None, source=source)

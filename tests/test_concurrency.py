@@ -16,6 +16,10 @@ import anyio
 import httpx2
 import pytest
 from mcp import Client
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from mcp_paginate.app import AppContext, open_app
 from mcp_paginate.config import AppConfig
@@ -367,3 +371,47 @@ async def test_chain_sends_the_next_request_before_storing_where_it_is(fresh_api
     assert len(tokens) == 7  # pages of 30: 8 pages, 7 next states
     for token in tokens:
         assert events.index(f"request {token}") < events.index(f"store {token}"), events
+
+
+class _PortRecorder(SampleAPI):
+    """The sample API's server thread, serving 200 offset-paged records at ``/wide`` (with a
+    total) and ``/chain`` (has_more only), and recording the client port of every request."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ports: dict[str, list[int]] = {"wide": [], "chain": []}
+
+        async def items(request: Request) -> JSONResponse:
+            where = request.url.path.strip("/")
+            assert request.client is not None
+            self.ports[where].append(request.client.port)
+            offset, limit = int(request.query_params["offset"]), int(request.query_params["limit"])
+            await anyio.sleep(0.01)  # so the wide drain really has requests in flight together
+            ids = list(range(offset + 1, min(offset + limit, 200) + 1))
+            return JSONResponse(
+                {"items": [{"id": i} for i in ids], "total": 200, "more": offset + limit < 200}
+            )
+
+        self.app = Starlette(routes=[Route("/wide", items), Route("/chain", items)])
+
+
+@pytest.mark.anyio
+async def test_each_source_has_its_own_connection_pool() -> None:
+    # A pool checks each of its idle connections on every request, so a chain must not share a
+    # pool with the connections another source's concurrent drain left idle.
+    with _PortRecorder() as api:
+        sources = {
+            "wide": {"url": f"{api.url}/wide", "records": "items", "concurrency": 8,
+                     "pagination": {"mode": "offset", "total": "total", "page_size": 10}},
+            "chain": {"url": f"{api.url}/chain", "records": "items",
+                      "pagination": {"mode": "offset", "has_more": "more", "page_size": 10}},
+        }  # fmt: skip
+        config = AppConfig.model_validate({"sources": sources})
+        async with running(config) as app:
+            with anyio.fail_after(HANG_GUARD):
+                wide = await fetch_all(app, source="wide")
+                chain = await fetch_all(app, source="chain")
+    assert ids(wide) == ids(chain) == list(range(1, 201))
+    assert 1 < len(set(api.ports["wide"])) <= 8
+    assert len(set(api.ports["chain"])) == 1  # one kept-alive connection, page after page
+    assert not set(api.ports["chain"]) & set(api.ports["wide"])  # and not one of the wide drain's
