@@ -731,11 +731,19 @@ class HttpClient:
         else:
             try:
                 body = _loads(content)
-            except (ValueError, RecursionError) as exc:
+            except (TooDeepError, RecursionError):
+                # Not a transient fault: asking again gets the same body.
+                raise ResponseShapeError(
+                    f"the response from {_display(url)} is nested more than {MAX_DEPTH} levels deep, "
+                    "deeper than a tool result can carry (the JSON under every MCP message stops there); "
+                    "this endpoint cannot be paged through mcp-paginate",
+                    source=source,
+                    url=url,
+                ) from None
+            except ValueError:
                 kind = headers.get("content-type", "unknown content type")
-                detail = "nested too deeply" if isinstance(exc, RecursionError) else "not JSON"
                 error = ResponseShapeError(
-                    f"response from {_display(url)} is {detail} ({kind}, {len(content):,} bytes, starts "
+                    f"response from {_display(url)} is not JSON ({kind}, {len(content):,} bytes, starts "
                     f"{content[:60].decode('utf-8', 'replace')!r})",
                     source=source,
                     url=url,
@@ -756,39 +764,51 @@ def _on_sent(sent: anyio.Event) -> Callable[[str, dict[str, Any]], Awaitable[Non
 
 def _loads(content: bytes) -> Any:
     """Parse a JSON body: with pydantic-core's parser (about twice as fast as ``json``), and with
-    ``json`` for what only it accepts (a byte-order mark, lone surrogates, deep nesting), so
-    the bodies that parse are exactly those ``json.loads`` parses.
+    ``json`` for what only it accepts (a byte-order mark, lone surrogates, NaN), so the bodies
+    that parse are those ``json.loads`` parses, with two exceptions:
 
-    A lone surrogate (``"\\ud800"``) is valid JSON but not text: no result or stored record
-    could be written out as UTF-8 with it, so each one becomes U+FFFD, the replacement character.
+    - a lone surrogate (``"\\ud800"``) is valid JSON but not text: no result or stored record
+      could be written out as UTF-8 with it, so each one becomes U+FFFD, the replacement character;
+    - a body nested more than `MAX_DEPTH` levels deep raises `TooDeepError`: a tool result
+      cannot carry it (the serializer under every MCP message stops a little deeper).
     """
     try:
-        return pydantic_core.from_json(content)
+        return pydantic_core.from_json(content)  # it stops at MAX_DEPTH levels itself
     except ValueError:
-        return _without_lone_surrogates(json.loads(content))
+        return _checked(json.loads(content))
+
+
+MAX_DEPTH = 201
+"""Deepest nesting of a response body: what pydantic-core's parser takes, arrays in arrays 201 deep."""
+
+
+class TooDeepError(ValueError):
+    """A JSON body nested more than `MAX_DEPTH` levels deep."""
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _without_lone_surrogates(value: Any) -> Any:
-    """``value`` with every lone surrogate in its strings (keys too) replaced by U+FFFD; walked
-    without recursion, so a body nested as deeply as ``json`` allows is no problem."""
+def _checked(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings (keys too) replaced by U+FFFD, walked
+    without recursion; raises `TooDeepError` past `MAX_DEPTH` levels."""
 
     def clean(text: str) -> str:
         return _LONE_SURROGATE.sub("\ufffd", text)
 
     if isinstance(value, str):
         return clean(value)
-    pending: list[Any] = [value]
+    pending: list[tuple[Any, int]] = [(value, 1)]
     while pending:
-        node = pending.pop()
+        node, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise TooDeepError(f"nested more than {MAX_DEPTH} levels deep")
         if isinstance(node, list):
             for index, item in enumerate(node):
                 if isinstance(item, str):
                     node[index] = clean(item)
                 elif isinstance(item, list | dict):
-                    pending.append(item)
+                    pending.append((item, depth + 1))
         elif isinstance(node, dict):
             for key in [key for key in node if _LONE_SURROGATE.search(key)]:
                 node[clean(key)] = node.pop(key)
@@ -796,7 +816,7 @@ def _without_lone_surrogates(value: Any) -> Any:
                 if isinstance(item, str):
                     node[key] = clean(item)
                 elif isinstance(item, list | dict):
-                    pending.append(item)
+                    pending.append((item, depth + 1))
     return value
 
 

@@ -2,7 +2,8 @@
 the real `mcp.Client`, and every record reaches the result, its text and the stored results.
 
 - bodies only Python's ``json`` accepts (nothing is lost to a serialization error);
-- a negative total, how some APIs say "unknown" (paging goes on to the real end).
+- a negative total, how some APIs say "unknown" (paging goes on to the real end);
+- a body nested deeper than a tool result can carry (a clear error, not a crash).
 """
 
 from __future__ import annotations
@@ -49,6 +50,12 @@ class _Upstream(SampleAPI):
         async def body(request: Request) -> Response:
             return Response(BODIES[request.path_params["name"]][0], media_type="application/json")
 
+        async def deep(request: Request) -> Response:
+            # Page 1 is plain; page 2 holds a record nested 300 levels deep.
+            if request.query_params.get("offset", "0") == "0":
+                return JSONResponse({"items": [{"id": 1}, {"id": 2}], "total": 3})
+            return Response(b'{"items": [{"id": 3, "x": ' + b"[" * 300 + b"]" * 300 + b'}], "total": 3}')
+
         async def unknown_total(request: Request) -> JSONResponse:
             limit = int(request.query_params.get("limit", "50"))
             if "page" in request.query_params:
@@ -62,6 +69,7 @@ class _Upstream(SampleAPI):
             routes=[
                 Route("/unknown-total", unknown_total),
                 Route("/unknown-pages", unknown_total),
+                Route("/deep", deep),
                 Route("/{name}", body),
             ]
         )
@@ -86,6 +94,11 @@ async def client(upstream: _Upstream) -> AsyncIterator[Client]:
                     "url": f"{upstream.url}/unknown-total",
                     "records": "items",
                     "pagination": {"mode": "offset", "total": "total", "page_size": 50},
+                },
+                "deep": {
+                    "url": f"{upstream.url}/deep",
+                    "records": "items",
+                    "pagination": {"mode": "offset", "total": "total", "page_size": 2},
                 },
                 "unknown_pages": {
                     "url": f"{upstream.url}/unknown-pages",
@@ -131,3 +144,17 @@ async def test_a_negative_total_is_unknown_and_paging_goes_on_to_the_end(client:
 
     first = structured(await client.call_tool("list_page", {"source": source}))
     assert first["has_more"] is True and first["next_cursor"] and first["total"] is None
+
+
+@pytest.mark.anyio
+async def test_a_body_nested_too_deep_is_a_clear_error_and_the_drain_keeps_what_it_had(
+    client: Client,
+) -> None:
+    drained = structured(await client.call_tool("fetch_all", {"source": "deep"}))
+    assert [record["id"] for record in drained["records"]] == [1, 2]
+    assert drained["stop_reason"] == "error" and "nested more than 201 levels deep" in drained["error"]
+    assert drained["next_cursor"]  # resumable from the page that failed
+
+    first = structured(await client.call_tool("list_page", {"source": "deep"}))
+    second = await client.call_tool("list_page", {"cursor": first["next_cursor"]})
+    assert second.is_error and "nested more than 201 levels deep" in second.content[0].text

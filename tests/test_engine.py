@@ -564,7 +564,7 @@ async def test_list_sources_describes_every_source(app: AppContext) -> None:
         '{"name": "café", "n": 12345678901234567890123, "x": 1.5e300, "d": 1, "d": 2}'.encode(),
         b"\xef\xbb\xbf" + b'{"bom": true}',  # a byte-order mark: only json accepts it
         b'{"lone": "\\ud800"}',  # a lone surrogate escape: only json accepts it
-        b"[" * 400 + b"]" * 400,  # nesting deeper than pydantic-core's parser goes
+        b"[" * 150 + b"]" * 150,
         b'{"nan": NaN}',
     ],
 )
@@ -575,6 +575,15 @@ def test_json_bodies_parse_exactly_as_json_loads_parses_them(body: bytes) -> Non
     if body == b'{"lone": "\\ud800"}':
         expected = {"lone": "\ufffd"}  # not text: replaced (see test_bodies.py)
     assert json.dumps(parsed) == json.dumps(expected)  # NaN != NaN, but its JSON text is equal
+
+
+@pytest.mark.parametrize("depth", [202, 400, 5000])
+def test_bodies_nested_deeper_than_a_tool_result_can_carry_are_refused(depth: int) -> None:
+    from mcp_paginate.http import TooDeepError, _loads
+
+    with pytest.raises((TooDeepError, RecursionError)):
+        _loads(b"[" * depth + b"]" * depth)
+    assert _loads(b"[" * 201 + b"]" * 201) is not None
 
 
 @pytest.mark.parametrize("body", [b"{", b"not json", b'{"a": 1,}', b"[1, 2"])
