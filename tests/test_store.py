@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -187,6 +188,24 @@ async def test_results_meta_and_chunks_round_trip(store: Store) -> None:
     assert [await store.get_chunk(meta.id, index) for index in range(3)] == chunks
     assert await store.get_chunk(meta.id, 3) is None
     assert await store.get_results(new_id()) is None
+
+
+async def test_chunks_keep_every_value_json_parses(store: Store) -> None:
+    # What an API's JSON can hold: NaN and Infinity (Python's json reads them), integers beyond
+    # 64 bits, floats at the edge, text beyond ASCII, deep nesting.
+    meta = make_results(new_id())
+    await store.put_results(meta)
+    nested: Any = "deep"
+    for _ in range(150):
+        nested = [nested]
+    records = [
+        {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")},
+        {"big": 12345678901234567890123, "neg": -(2**70), "tiny": 5e-324, "huge": 1.5e300},
+        {"text": 'café \u2603 \U0001f600 "quoted" \\ \n', "nested": nested},
+    ]
+    await store.put_chunk(meta.id, 0, records)
+    back = await store.get_chunk(meta.id, 0)
+    assert json.dumps(back) == json.dumps(records)  # NaN != NaN; its JSON text is equal
 
 
 async def test_results_expired_in_the_past_are_gone(store: Store) -> None:

@@ -8,13 +8,33 @@ suite runs against all of them. Every write that two callers may race on is atom
 from __future__ import annotations
 
 import abc
+import json
 from dataclasses import dataclass
 from typing import Any
+
+import pydantic_core
 
 from mcp_paginate.paginators import State
 from mcp_paginate.sessions import ResultsMeta, SessionRecord
 
-__all__ = ["PageSlot", "Store"]
+__all__ = ["PageSlot", "Store", "dump_records", "load_records"]
+
+
+def dump_records(records: list[Any]) -> str:
+    """A chunk of records as JSON text, for stores that keep text (pydantic-core's encoder,
+    about three times as fast as ``json``; ``json`` for anything it cannot encode)."""
+    try:
+        return pydantic_core.to_json(records).decode()
+    except ValueError:
+        return json.dumps(records, separators=(",", ":"))
+
+
+def load_records(text: str | bytes) -> list[Any]:
+    """The records `dump_records` wrote (``NaN`` and ``Infinity`` included, as ``json`` reads them)."""
+    try:
+        return list(pydantic_core.from_json(text, allow_inf_nan=True))
+    except ValueError:
+        return list(json.loads(text))
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,6 @@ Example::
 
 from __future__ import annotations
 
-import json
 import math
 import socket
 import time
@@ -50,7 +49,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from mcp_paginate.errors import ConfigError, StoreError
 from mcp_paginate.paginators import State
 from mcp_paginate.sessions import ResultsMeta, SessionRecord
-from mcp_paginate.store.base import PageSlot, Store
+from mcp_paginate.store.base import PageSlot, Store, dump_records, load_records
 
 __all__ = ["KEY_PREFIX", "RedisStore"]
 
@@ -323,13 +322,13 @@ class RedisStore(Store):
         await self._script(
             "put_chunk",
             [_key("chunk", f"{results_id}:{index}"), _key("chunks", results_id), _key("results", results_id)],
-            [index, json.dumps(records, separators=(",", ":")), _ORPHAN_TTL_MS],
+            [index, dump_records(records), _ORPHAN_TTL_MS],
         )
 
     async def get_chunk(self, results_id: str, index: int) -> list[Any] | None:
         async with self._guard() as redis:
             data = await redis.get(_key("chunk", f"{results_id}:{index}"))
-        return None if data is None else list(json.loads(data))
+        return None if data is None else load_records(data)
 
     # -- housekeeping ---------------------------------------------------------------------------
 

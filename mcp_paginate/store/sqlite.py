@@ -9,7 +9,6 @@ between two callers keeps one state per page and still detects loops.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
@@ -22,7 +21,7 @@ import anyio.to_thread
 from mcp_paginate.errors import StoreError
 from mcp_paginate.paginators import State
 from mcp_paginate.sessions import ResultsMeta, SessionRecord
-from mcp_paginate.store.base import PageSlot, Store
+from mcp_paginate.store.base import PageSlot, Store, dump_records, load_records
 
 __all__ = ["SqliteStore"]
 
@@ -187,7 +186,7 @@ class SqliteStore(Store):
         return None if row is None else ResultsMeta.model_validate_json(row[0])
 
     async def put_chunk(self, results_id: str, index: int, records: list[Any]) -> None:
-        data = json.dumps(records, separators=(",", ":"))
+        data = dump_records(records)
         await self._run(
             lambda db: db.execute(
                 "INSERT OR REPLACE INTO chunks (results_id, idx, records) VALUES (?, ?, ?)",
@@ -201,7 +200,7 @@ class SqliteStore(Store):
                 "SELECT records FROM chunks WHERE results_id = ? AND idx = ?", (results_id, index)
             ).fetchone()
         )
-        return None if row is None else list(json.loads(row[0]))
+        return None if row is None else load_records(row[0])
 
     async def purge_expired(self) -> int:
         now = time.time()
