@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from typing import Any
 
 import jmespath
@@ -69,9 +70,30 @@ _environment = _Sandbox(autoescape=False, undefined=ChainableUndefined)
 _strict_environment = _Sandbox(autoescape=False, undefined=StrictUndefined)
 
 
+_FIELDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+class _FieldPath:
+    """A JMESPath of plain field names (``meta.next_token``), evaluated by dictionary lookups:
+    the same answer as JMESPath's (a field of anything but an object is null), several times
+    faster. Most paths are of this kind, and some are read on every page."""
+
+    def __init__(self, expression: str) -> None:
+        self.fields = tuple(expression.split("."))
+
+    def search(self, data: Any) -> Any:
+        for name in self.fields:
+            if not isinstance(data, dict):
+                return None
+            data = data.get(name)
+        return data
+
+
 @functools.lru_cache(maxsize=1024)
 def compile_path(expression: str) -> Any:
     """Compile a JMESPath expression; raises ValueError with the parser's message."""
+    if _FIELDS.fullmatch(expression):
+        return _FieldPath(expression)
     try:
         return jmespath.compile(expression)
     except jmespath.exceptions.JMESPathError as exc:

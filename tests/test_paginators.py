@@ -14,6 +14,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from mcp_paginate.errors import HostNotAllowedError, PaginationLoopError, ResponseShapeError
@@ -1026,3 +1028,25 @@ def test_stop_condition_reads_a_json_key_named_like_a_dict_method(key: str) -> N
 def test_dict_methods_still_work_where_no_key_has_their_name() -> None:
     pagination = make("cursor", stop_condition="{{ response.items() | list | length > 9 }}")
     assert pagination.next_state(view({"data": records_of(5), "next": "c"}), PAGE_STATE["cursor"]).next
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.sampled_from("abc_"), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(path=st.lists(st.sampled_from(["a", "b", "c", "_"]), min_size=1, max_size=4), data=_json)
+def test_plain_field_paths_answer_as_jmespath_does(path: list[str], data: Any) -> None:
+    import jmespath
+
+    from mcp_paginate.expressions import compile_path
+
+    expression = ".".join(path)
+    compiled = compile_path(expression)
+    assert type(compiled).__name__ == "_FieldPath"  # the fast path, checked against JMESPath itself
+    assert compiled.search(data) == jmespath.search(expression, data)
