@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import functools
 import ipaddress
 import json
 import math
@@ -102,8 +103,10 @@ _SHARED_ADDRESS_SPACE = ipaddress.IPv4Network("100.64.0.0/10")
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+@functools.lru_cache(maxsize=1024)
 def _split(url: str) -> tuple[SplitResult, str, int]:
-    """``urlsplit`` plus the lower-cased host and the port (default made explicit).
+    """``urlsplit`` plus the lower-cased host and the port (default made explicit); remembered,
+    as every request of a source checks the same URL (its query parameters are kept apart).
 
     Raises:
         InputError: the URL cannot be parsed (bad IPv6 brackets, port out of range...).
@@ -686,7 +689,8 @@ class HttpClient:
         try:
             peer = self._peer(response.extensions.get("network_stream"))
             policy.check_peer(url, str(peer[0]) if isinstance(peer, tuple) and peer else None, source=source)
-            declared = response.headers.get("content-length")
+            headers = {k.lower(): v for k, v in response.headers.items()}
+            declared = headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > limit:
                 raise ResponseShapeError(
                     f"response from {_display(url)} is {int(declared):,} bytes, over the "
@@ -708,8 +712,7 @@ class HttpClient:
                 chunks.append(chunk)
         finally:
             await response.aclose()
-        headers_out = {k.lower(): v for k, v in response.headers.items()}
-        return _Raw(response.status_code, headers_out, b"".join(chunks), str(response.url))
+        return _Raw(response.status_code, headers, b"".join(chunks), str(response.url))
 
     def _parse(self, raw: _Raw, source: str | None) -> HttpResponse:
         status, headers, content, url = raw.status, raw.headers, raw.content, raw.url

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import anyio
 
@@ -27,19 +25,9 @@ class Throttle:
         self._burst = 1.0 if rate_limit is None else max(1.0, min(rate_limit, 1.0))
         self._updated = time.monotonic()
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        try:
-            # A free slot is taken without yielding to the event loop: the request that follows
-            # goes out now, not after whatever else is ready to run (part of a chain's turnaround).
-            self._limiter.acquire_nowait()
-        except anyio.WouldBlock:
-            await self._limiter.acquire()
-        try:
-            await self._take_token()
-            yield
-        finally:
-            self._limiter.release()
+    def slot(self) -> _Slot:
+        """``async with throttle.slot():`` one request in flight, within the rate limit."""
+        return _Slot(self)
 
     def rate_limited(self) -> None:
         """The API said 429: halve concurrency."""
@@ -61,3 +49,29 @@ class Throttle:
                     self._tokens -= 1.0
                     return
                 await anyio.sleep((1.0 - self._tokens) / self.rate_limit)
+
+
+class _Slot:
+    """A throttle's slot. A free one is taken without yielding to the event loop: the request
+    that follows goes out now, not after whatever else is ready to run (part of a chain's
+    turnaround from one response to the next request)."""
+
+    __slots__ = ("throttle",)
+
+    def __init__(self, throttle: Throttle) -> None:
+        self.throttle = throttle
+
+    async def __aenter__(self) -> None:
+        limiter = self.throttle._limiter
+        try:
+            limiter.acquire_nowait()
+        except anyio.WouldBlock:
+            await limiter.acquire()
+        try:
+            await self.throttle._take_token()
+        except BaseException:
+            limiter.release()
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.throttle._limiter.release()

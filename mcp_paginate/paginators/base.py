@@ -12,7 +12,6 @@ re-read or continue a page without the paginator instance that produced it.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urljoin
@@ -128,7 +127,7 @@ class PreparedRequest:
             url=self.url,
             headers=dict(self.headers),
             query=dict(self.query),
-            body=copy.deepcopy(self.body),
+            body=_copied(self.body),
         )
 
     def replace_url(self, url: str) -> None:
@@ -150,6 +149,16 @@ class PreparedRequest:
                 target[part] = child
             target = child
         target[last] = value
+
+
+def _copied(value: Any) -> Any:
+    """A copy of a JSON body's objects and arrays (what paging values are written into); scalars
+    are shared. Much cheaper than ``copy.deepcopy``, which every request of a POST source pays."""
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copied(item) for item in value]
+    return value
 
 
 @dataclass
