@@ -242,7 +242,7 @@ class _Stream:
         if item.failed or page.next_state is None:
             return None, None, False  # the consumer reports the store's error, or the loop
         self.visited.add(following.position())
-        if page.next_state != following:
+        if page.next_state is not following and page.next_state != following:  # (usually the same object)
             return None, None, True
         return fetched, error, True
 
