@@ -498,7 +498,9 @@ class HttpClient:
         self.retry = retry or RetryPolicy()
         self._transport = transport  # one given (tests): a single client around it
         self._clients: dict[str, httpx2.AsyncClient] = {}
-        self._tls: ssl.SSLContext | None = None  # shared by the pools: loading CA certificates is slow
+        # Shared by the pools, and made now: loading the CA certificates takes tens of milliseconds,
+        # which a source's first request (inside its throttle slot) should not wait for.
+        self._tls: ssl.SSLContext | None = httpx2.create_ssl_context() if transport is None else None
         self._peers: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
     async def aclose(self) -> None:
@@ -510,8 +512,6 @@ class HttpClient:
         key = "" if self._transport is not None else pool
         client = self._clients.get(key)
         if client is None:
-            if self._tls is None and self._transport is None:
-                self._tls = httpx2.create_ssl_context()
             client = httpx2.AsyncClient(
                 timeout=httpx2.Timeout(self.retry.timeout),
                 follow_redirects=False,
