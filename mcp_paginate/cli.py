@@ -186,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_cursor_values_attached(sys.argv[1:] if argv is None else argv))
     if args.command is None:
         parser.print_help()
         sys.exit(2)
@@ -199,6 +199,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         _error("interrupted")
         code = 130
     sys.exit(code)
+
+
+def _cursor_values_attached(argv: Sequence[str]) -> list[str]:
+    """``--cursor VALUE`` as ``--cursor=VALUE``: a cursor minted before ids avoided a leading
+    ``-`` would otherwise read as an option ("expected one argument")."""
+    out: list[str] = []
+    values = iter(argv)
+    for arg in values:
+        if arg == "--cursor":
+            value = next(values, None)
+            out.append(arg if value is None else f"--cursor={value}")
+        else:
+            out.append(arg)
+    return out
 
 
 def _error(message: str, stream: TextIO | None = None) -> None:

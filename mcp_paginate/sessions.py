@@ -25,8 +25,12 @@ _CURSOR = re.compile(r"^([A-Za-z0-9_-]{24})\.(\d{1,9})(?:\.(\d{1,9}))?$")
 
 
 def new_id() -> str:
-    """A fresh, unguessable id (144 bits, URL-safe, 24 characters)."""
-    return secrets.token_urlsafe(18)
+    """A fresh, unguessable id (about 144 bits, URL-safe, 24 characters) that starts with a
+    letter or digit: a cursor starting with ``-`` reads as an option on a command line."""
+    while True:
+        value = secrets.token_urlsafe(18)
+        if value[0].isalnum():
+            return value
 
 
 def format_cursor(session_id: str, page: int, skip: int = 0) -> str:

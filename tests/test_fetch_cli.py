@@ -257,3 +257,20 @@ def test_sources_check_exits_non_zero_when_a_source_fails(workdir: Path) -> None
     assert re.search(r"✗ broken +upstream answered 400 for \S+/offset: limit must be an integer", done.stdout)
     assert re.search(r"✓ offset_total +offset \(declared\) · 40 records of 237", done.stdout)
     assert "2 ok, 1 failed, 0 skipped" in done.stdout
+
+
+def test_a_cursor_that_starts_with_a_dash_is_read_as_the_cursor(workdir: Path) -> None:
+    # Ids minted now start with a letter or digit; one minted earlier may start with "-", and
+    # "--cursor -abc.0" must still reach the store, not read as another option.
+    done = fetch(workdir, "offset_total", "--cursor", "-AbCdEfGhIjKlMnOpQrStUvW.1")
+    assert done.returncode == 2
+    assert "expected one argument" not in done.stderr
+    assert "that cursor is unknown to this store" in done.stderr
+
+
+def test_new_ids_never_start_with_a_dash() -> None:
+    from mcp_paginate.sessions import new_id
+
+    # With a plain token_urlsafe, one id in 32 starts with "-" or "_" (5,000 ids: all but certain).
+    firsts = {new_id()[0] for _ in range(5000)}
+    assert all(first.isalnum() for first in firsts)
