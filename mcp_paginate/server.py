@@ -17,7 +17,6 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
 
 import httpx2
-import pydantic_core
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
@@ -350,7 +349,7 @@ def _respond(summary: str, result: BaseModel) -> CallToolResult:
         data = {"records": result.records, **result.model_dump(mode="json", exclude={"records"})}
     else:
         data = result.model_dump(mode="json")
-    text = pydantic_core.to_json(data, fallback=str).decode()
+    text = core.json_text(data)
     return CallToolResult(
         content=[TextContent(type="text", text=summary), TextContent(type="text", text=text)],
         structured_content=data,

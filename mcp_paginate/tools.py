@@ -35,6 +35,7 @@ __all__ = [
     "SourceInfo",
     "SourcesResult",
     "fetch_all",
+    "json_text",
     "list_page",
     "list_sources",
     "read_results",
@@ -390,9 +391,14 @@ def _fit(records: list[Any], budget: int, *, at_least_one: bool = True) -> tuple
     return records, False, used
 
 
+def json_text(value: Any) -> str:
+    """``value`` as the JSON text a tool result carries (UTF-8 characters, not ``\\u`` escapes);
+    the inline budget is measured in the same text."""
+    return pydantic_core.to_json(value, fallback=str).decode()
+
+
 def _chars(value: Any) -> int:
-    """The length of ``value``'s JSON as a result's text carries it (see `server._respond`)."""
-    return len(pydantic_core.to_json(value, fallback=str).decode())
+    return len(json_text(value))
 
 
 def _redact_notes(app: AppContext, notes: list[str]) -> list[str]:
