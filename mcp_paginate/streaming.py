@@ -51,7 +51,13 @@ __all__ = ["page_stream"]
 
 @asynccontextmanager
 async def page_stream(
-    engine: Engine, plan: Plan, number: int, state: State
+    engine: Engine,
+    plan: Plan,
+    number: int,
+    state: State,
+    *,
+    max_pages: int | None = None,
+    max_records: int | None = None,
 ) -> AsyncIterator[AsyncIterator[Page]]:
     """An iterator over pages ``number``, ``number + 1``, … until the last one (or a loop).
 
@@ -59,6 +65,11 @@ async def page_stream(
     next request overlaps the consumer's work on the current page, storing its state included).
     Leaving the context cancels whatever is still in flight: one page's request, or the window
     requested ahead.
+
+    With ``max_pages`` (pages to deliver) or ``max_records`` (records to deliver, counted as
+    the API sent them), the stream ends at the page that reaches the limit, with that page's
+    next state stored so paging can resume there; nothing is requested past it, neither by
+    the chain nor ahead.
 
     Example::
 
@@ -76,7 +87,7 @@ async def page_stream(
     failure: BaseException | None = None
     try:
         async with anyio.create_task_group() as task_group:
-            stream = _Stream(engine, plan, task_group)
+            stream = _Stream(engine, plan, task_group, max_pages, max_records)
             task_group.start_soon(stream.produce, number, state, send)
             pages = _delivered(receive, stream)
             try:
@@ -148,7 +159,14 @@ class _Ahead:
 class _Stream:
     """The ordered pages of one fetch_all, with requests made ahead where that is safe."""
 
-    def __init__(self, engine: Engine, plan: Plan, task_group: TaskGroup) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        plan: Plan,
+        task_group: TaskGroup,
+        max_pages: int | None = None,
+        max_records: int | None = None,
+    ) -> None:
         self.engine = engine
         self.plan = plan
         self.task_group = task_group
@@ -159,6 +177,7 @@ class _Stream:
         self.predicting = True  # until a prediction turns out wrong
         self.prefetch = plan.source.prefetch if plan.source is not None else 0
         self.visited: set[str] = set()  # positions requested by this stream
+        self.pages_left, self.records_left = max_pages, max_records  # None: no limit
 
     async def produce(self, number: int, state: State, send: MemoryObjectSendStream[_Item]) -> None:
         """Send the pages in order, then close ``send``; an error is sent in place of its page."""
@@ -173,6 +192,13 @@ class _Stream:
                     else:
                         page, stored = await self._page(number, state, records_so_far)
                     following = page.next_state
+                    if self._spend(page) == 0 and following is not None:
+                        # The last page the limits allow: no request after it, its successor stored.
+                        if not stored:
+                            page = await self.commit(page)
+                        self._cancel_ahead()
+                        await send.send(page)
+                        return
                     if following is not None and not stored:
                         if self._chains(page, following):
                             ready, error, go_on = await self._chain(page, records_so_far, send)
@@ -200,6 +226,22 @@ class _Stream:
                 number, state = number + 1, page.next_state
                 self._request_ahead(page, number, state, records_so_far)
                 await send.send(page)
+
+    def _spend(self, page: Page) -> int | None:
+        """Count ``page`` against the limits; how many more pages they allow (None: no limit)."""
+        if self.pages_left is not None:
+            self.pages_left -= 1
+        if self.records_left is not None:
+            self.records_left -= len(page.records)
+        return self._allowed(len(page.records))
+
+    def _allowed(self, per_page: int) -> int | None:
+        """How many more pages the limits allow, for pages of ``per_page`` records."""
+        allowed = self.pages_left
+        if self.records_left is not None and per_page > 0:
+            by_records = max(0, math.ceil(self.records_left / per_page))
+            allowed = by_records if allowed is None else min(allowed, by_records)
+        return None if allowed is None else max(0, allowed)
 
     def _chains(self, page: Page, following: State) -> bool:
         """Whether the page after ``page`` is requested alone, right away (a chain of requests)."""
@@ -314,8 +356,11 @@ class _Stream:
             return 0
         if page.total is not None:
             remaining = math.ceil((page.total - following.offset) / step)
-            return min(self.plan.throttle.current_concurrency, remaining)
-        return self.prefetch + 1 if self.prefetch else 0
+            window = min(self.plan.throttle.current_concurrency, remaining)
+        else:
+            window = self.prefetch + 1 if self.prefetch else 0
+        allowed = self._allowed(len(page.records))  # never request past max_pages / max_records
+        return window if allowed is None else min(window, allowed)
 
     async def _fetch_ahead(self, ahead: _Ahead) -> None:
         with ahead.scope:

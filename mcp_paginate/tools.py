@@ -451,7 +451,12 @@ class _Drain:
 
     async def run(self, engine: Engine, number: int, skip: int, state: State) -> None:
         self.position = (number, skip)
-        async with page_stream(engine, self.plan, number, state) as pages:
+        # The stream stops requesting where these limits stop the drain. With dedupe_key it cannot
+        # know (dropped duplicates do not count), so only max_pages bounds its requests.
+        records = None if self.dedupe_key is not None else self.record_limit + skip
+        async with page_stream(
+            engine, self.plan, number, state, max_pages=self.page_limit, max_records=records
+        ) as pages:
             async for page in pages:
                 self.pages += 1
                 if page.total is not None:

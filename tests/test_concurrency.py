@@ -294,6 +294,54 @@ async def test_stopping_at_max_records_then_resuming_has_no_gap_or_duplicate(
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("source", "overrides"),
+    [
+        ("body_token", {}),  # a cursor chain: the next request normally leaves before the page is stored
+        ("alloy_style", {}),
+        ("offset_total", {"concurrency": 8}),  # total known: a window of requests in flight
+        ("alloy_style", {"prefetch": 4}),
+    ],
+)
+@pytest.mark.parametrize("limit", [{"max_pages": 1}, {"max_pages": 3}, {"max_records": 70}])
+async def test_limits_stop_the_requests_too_and_resuming_is_exact(
+    sample_api: SampleAPI, source: str, overrides: dict[str, Any], limit: dict[str, int]
+) -> None:
+    # Requests counted as the client starts them: one cancelled in flight counts as well.
+    transport = WatchingTransport(wait_for=10**9)
+    async with running(make_config(sample_api.url, source, **overrides), transport) as app:
+        with anyio.fail_after(HANG_GUARD):
+            first = await fetch_all(app, source=source, **limit)
+            requests, cancelled = transport.started, transport.cancelled
+            assert first.next_cursor is not None
+            rest = await fetch_all(app, cursor=first.next_cursor)
+    assert first.stop_reason == next(iter(limit)) and not first.complete
+    assert requests == first.pages  # not one request past the limit, neither chained nor ahead
+    assert cancelled == 0
+    if "max_records" in limit:
+        assert first.count == limit["max_records"]
+    else:
+        assert first.pages == limit["max_pages"]
+    assert ids(first) + ids(rest) == ALL_IDS
+    assert rest.complete
+
+
+@pytest.mark.anyio
+async def test_with_dedupe_key_only_max_pages_bounds_the_requests(sample_api: SampleAPI) -> None:
+    # Duplicates dropped do not count towards max_records, so the chain may request one page
+    # that turns out not to be needed; max_pages still stops it exactly.
+    transport = WatchingTransport(wait_for=10**9)
+    async with running(make_config(sample_api.url, "body_token"), transport) as app:
+        with anyio.fail_after(HANG_GUARD):
+            by_records = await fetch_all(app, source="body_token", max_records=60, dedupe_key="id")
+            chained = transport.started
+            by_pages = await fetch_all(app, source="body_token", max_pages=2, dedupe_key="id")
+    assert ids(by_records) == ALL_IDS[:60] and by_records.pages == 2
+    assert chained <= by_records.pages + 1
+    assert transport.started - chained == by_pages.pages == 2
+
+
+@pytest.mark.anyio
 async def test_leaving_the_stream_cancels_requests_in_flight(fresh_api: SampleAPI) -> None:
     transport = WatchingTransport(wait_for=4, hold_after=1)  # page 0 is answered, nothing after it
     async with running(make_config(fresh_api.url, "offset_total", concurrency=4), transport) as app:
