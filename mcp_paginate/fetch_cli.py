@@ -1,8 +1,10 @@
 """``mcp-paginate fetch``: drain a source from the terminal to JSON Lines, with a progress bar.
 
-Pages are read one at a time with the core `list_page` (no MCP involved) and each is
-written and flushed as it arrives, so memory stays flat however large the source is and
-the output holds exactly the records before the cursor printed on interruption::
+Pages are fetched as fetch_all fetches them (the core `list_pages`, no MCP involved):
+overlapped where the API allows it, within the source's ``concurrency``, ``rate_limit`` and
+``prefetch``. Each page is written and flushed in order as it arrives, so memory stays flat
+however large the source is, and the output holds exactly the records before the cursor
+printed on interruption::
 
     $ mcp-paginate fetch github_issues -p owner=encode -p repo=httpx --out issues.jsonl
     ⠹ github_issues ━━━━━━━━━━╺━━━━━━━━━━━  1,200/2,874 records · 12 pages · 310 rec/s · 0:00:04
@@ -43,7 +45,7 @@ from mcp_paginate.config import AppConfig
 from mcp_paginate.errors import ConfigError, CursorError, InputError, PaginateError
 from mcp_paginate.sessions import format_cursor, parse_cursor
 from mcp_paginate.store import default_store_url
-from mcp_paginate.tools import ListPageResult, list_page
+from mcp_paginate.tools import ListPageResult, list_pages
 
 __all__ = ["run_fetch"]
 
@@ -51,9 +53,6 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-
-_UNLIMITED_INLINE = 1 << 62
-"""A terminal has no context window: take every page whole instead of in inline-sized slices."""
 
 
 @dataclass
@@ -152,8 +151,6 @@ def run_fetch(
         stream: TextIO = open(out, "a" if cursor else "w", encoding="utf-8") if out else sys.stdout  # noqa: SIM115
     except OSError as exc:
         return _fail(console, f"cannot write {out}: {exc.strerror or exc}", EXIT_USAGE)
-    terse = {"max_inline_chars": _UNLIMITED_INLINE}
-    config = config.model_copy(update={"server": config.server.model_copy(update=terse)})
     try:
         return anyio.run(
             _drain, config, run, stream, dict(params or {}), max_records, fields, cursor, console
@@ -193,54 +190,58 @@ async def _drain(
         with _progress(console) as progress:
             task = progress.add_task(run.source, total=None, pages=0, rate=None)
             run.resume_cursor = cursor
-            while True:
-                try:
-                    result = await _next_page(app, run, params, fields, cursor)
-                except (ConfigError, InputError) as exc:
-                    if run.pages == 0:
-                        _discard(progress)
-                        return _fail(console, _message(run, exc), EXIT_USAGE)
-                    return _stopped_by_error(console, progress, run, exc)
-                except PaginateError as exc:
-                    return _stopped_by_error(console, progress, run, exc)
-                records = result.records
-                if run.before is None:
-                    # Records of the session before this run's first one (non-zero when resuming).
-                    run.before = result.seen.records - result.page.size
-                    run.total = result.total
-                if max_records is not None and run.written + len(records) >= max_records:
-                    taken = max_records - run.written
-                    _write(stream, records[:taken])
-                    run.written += taken
-                    run.pages += 1
-                    more = taken < len(records) or result.next_cursor is not None
-                    run.resume_cursor = _skip_cursor(result.cursor, taken) if taken < len(records) else None
-                    if run.resume_cursor is None and result.next_cursor is not None:
-                        run.resume_cursor = result.next_cursor
-                    run.stopped_at_limit = more
-                    _show(progress, task, run, result.total)
-                    break
-                _write(stream, records)
-                run.written += len(records)
-                run.pages += 1
-                run.total = result.total if result.total is not None else run.total
-                run.resume_cursor = result.next_cursor
-                _show(progress, task, run, result.total)
-                if result.next_cursor is None:
-                    break
-                cursor = result.next_cursor
-            bar_total = run.before + run.written if not run.stopped_at_limit else progress.tasks[0].total
-            progress.update(task, total=bar_total, completed=run.before + run.written)
+            try:
+                async with list_pages(
+                    app,
+                    source=None if cursor else run.source,
+                    params=None if cursor else params,
+                    cursor=cursor,
+                    fields=fields,
+                    max_records=max_records,
+                ) as results:
+                    async for result in results:
+                        at_limit = _take(stream, run, result, max_records)
+                        _show(progress, task, run, result.total)
+                        if at_limit:
+                            break
+            except (ConfigError, InputError) as exc:
+                if run.pages == 0:
+                    _discard(progress)
+                    return _fail(console, _message(run, exc), EXIT_USAGE)
+                return _stopped_by_error(console, progress, run, exc)
+            except PaginateError as exc:
+                return _stopped_by_error(console, progress, run, exc)
+            done = (run.before or 0) + run.written
+            progress.update(
+                task, total=done if not run.stopped_at_limit else progress.tasks[0].total, completed=done
+            )
     run.finished = True
     return _summary(console, run)
 
 
-async def _next_page(
-    app: AppContext, run: _Run, params: dict[str, Any], fields: list[str] | None, cursor: str | None
-) -> ListPageResult:
-    if cursor is None:
-        return await list_page(app, source=run.source, params=params, fields=fields)
-    return await list_page(app, cursor=cursor, fields=fields)
+def _take(stream: TextIO, run: _Run, result: ListPageResult, max_records: int | None) -> bool:
+    """Write a page's records (up to max_records in all); whether the run stops here at the limit."""
+    records = result.records
+    if run.before is None:
+        # Records of the session before this run's first one (non-zero when resuming).
+        run.before = result.seen.records - result.page.size
+        run.total = result.total
+    run.pages += 1
+    if max_records is not None and run.written + len(records) >= max_records:
+        taken = max_records - run.written
+        _write(stream, records[:taken])
+        run.written += taken
+        more = taken < len(records) or result.next_cursor is not None
+        run.resume_cursor = _skip_cursor(result.cursor, taken) if taken < len(records) else None
+        if run.resume_cursor is None and result.next_cursor is not None:
+            run.resume_cursor = result.next_cursor
+        run.stopped_at_limit = more
+        return True
+    _write(stream, records)
+    run.written += len(records)
+    run.total = result.total if result.total is not None else run.total
+    run.resume_cursor = result.next_cursor
+    return False
 
 
 async def _check_cursor(app: AppContext, cursor: str, source: str) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import copy
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -37,6 +38,7 @@ __all__ = [
     "fetch_all",
     "json_text",
     "list_page",
+    "list_pages",
     "list_sources",
     "read_results",
 ]
@@ -222,9 +224,63 @@ async def list_page(
             source=plan.name,
         ) from None
     fields = fields or plan.session.fields
+    budget = app.config.server.max_inline_chars
+    return _page_result(app, plan, page, skip, fields, budget, plan.notes, state.offset or 0)
+
+
+@asynccontextmanager
+async def list_pages(
+    app: AppContext,
+    *,
+    source: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    cursor: str | None = None,
+    fields: list[str] | None = None,
+    max_records: int | None = None,
+) -> AsyncIterator[AsyncIterator[ListPageResult]]:
+    """The results `list_page` gives call after call, from a source's start (or from ``cursor``)
+    to the end, each with all of its page's records (no inline budget). The pages are fetched as
+    fetch_all fetches them: overlapped where the API allows it, the next request of a chain sent
+    before a page is handed on, and nothing requested past ``max_records``. Leaving the context
+    early cancels what is in flight.
+
+    Raises (on entry, or from the iterator at the page that failed):
+        PaginateError: as `list_page` does.
+    """
+    engine = Engine(app)
+    plan, number, skip, state = await _open(engine, source, params, None, None, cursor, None, fields, None)
+    fields = fields or plan.session.fields
+    limit = None if max_records is None else max_records + skip
+    async with page_stream(engine, plan, number, state, max_records=limit) as pages:
+
+        async def results() -> AsyncIterator[ListPageResult]:
+            nonlocal skip
+            notes = plan.notes
+            async for page in pages:
+                yield _page_result(app, plan, page, skip, fields, None, notes, page.state.offset or 0)
+                skip, notes = 0, []
+
+        yield results()
+
+
+def _page_result(
+    app: AppContext,
+    plan: Plan,
+    page: Page,
+    skip: int,
+    fields: list[str] | None,
+    budget: int | None,
+    plan_notes: list[str],
+    before: int,
+) -> ListPageResult:
+    """What list_page returns for ``page`` (from record ``skip`` on) within an inline ``budget``
+    (None: all records); ``before`` is the session's record count before the page."""
+    number = page.number
     records = [project(r, fields) for r in page.records[skip:]] if fields else page.records[skip:]
-    shown, cut, _ = _fit(records, app.config.server.max_inline_chars)
-    notes = list(plan.notes) + page.notes
+    shown, cut = records, False
+    if budget is not None:
+        shown, cut, _ = _fit(records, budget)
+    notes = list(plan_notes) + page.notes
     if page.loop_error:
         notes.append(f"paging stopped: {page.loop_error}")
     if cut:
@@ -246,7 +302,7 @@ async def list_page(
         total=page.total,
         cursor=plan.cursor(number, skip),
         next_cursor=next_cursor,
-        seen=Seen(pages=number + 1, records=(state.offset or 0) + len(page.records)),
+        seen=Seen(pages=number + 1, records=before + len(page.records)),
         detected=plan.session.detected,
         notes=_redact_notes(app, notes),
     )

@@ -28,7 +28,7 @@ from mcp_paginate.paginators import State
 from mcp_paginate.sample_api import FaultPlan, SampleAPI
 from mcp_paginate.server import create_server
 from mcp_paginate.streaming import page_stream
-from mcp_paginate.tools import FetchAllResult, fetch_all
+from mcp_paginate.tools import FetchAllResult, ListPageResult, fetch_all, list_page, list_pages
 from tests.conftest import structured
 from tests.support import ALL_IDS, ALLOY_ENV, sample_sources
 
@@ -339,6 +339,35 @@ async def test_with_dedupe_key_only_max_pages_bounds_the_requests(sample_api: Sa
     assert ids(by_records) == ALL_IDS[:60] and by_records.pages == 2
     assert chained <= by_records.pages + 1
     assert transport.started - chained == by_pages.pages == 2
+
+
+def _comparable(result: ListPageResult) -> dict[str, Any]:
+    """A list_page result without its session id (two sessions are compared)."""
+    data = result.model_dump(mode="json")
+    for key in ("cursor", "next_cursor"):
+        if data[key] is not None:
+            data[key] = data[key].split(".", 1)[1]
+    return data
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("source", sorted(sample_sources("http://x")))
+async def test_list_pages_gives_what_list_page_gives_call_after_call(
+    sample_api: SampleAPI, source: str
+) -> None:
+    # The CLI's drain (list_pages) must write exactly the pages a caller paging by hand reads.
+    async with running(make_config(sample_api.url, source)) as app:
+        with anyio.fail_after(HANG_GUARD):
+            by_hand = [await list_page(app, source=source)]
+            while by_hand[-1].next_cursor is not None:
+                by_hand.append(await list_page(app, cursor=by_hand[-1].next_cursor))
+            async with list_pages(app, source=source) as pages:
+                streamed = [result async for result in pages]
+            async with list_pages(app, cursor=by_hand[1].cursor, max_records=1) as pages:
+                resumed = [result async for result in pages]
+    assert [_comparable(r) for r in streamed] == [_comparable(r) for r in by_hand]
+    assert [record["id"] for r in streamed for record in r.records] == ALL_IDS
+    assert [_comparable(r) for r in resumed] == [_comparable(by_hand[1])]
 
 
 @pytest.mark.anyio

@@ -123,6 +123,24 @@ def test_fetch_max_records_stops_inside_a_page_and_the_cursor_continues_exactly(
     assert ids_in((workdir / "part.jsonl").read_text(encoding="utf-8")) == ALL_IDS
 
 
+def test_fetch_overlaps_requests_as_fetch_all_does_and_stops_at_the_limit(tmp_path: Path) -> None:
+    # The API reports a total, so after page 1 the CLI requests up to the source's concurrency
+    # (default 4) at once, writes the pages in order, and asks for nothing past --max-records.
+    with SampleAPI(latency=0.02) as api:
+        (tmp_path / "config.toml").write_text(config_text(api.url), encoding="utf-8")
+        done = fetch(tmp_path, "offset_total", "--out", "all.jsonl")
+        assert done.returncode == 0, done.stderr
+        assert ids_in((tmp_path / "all.jsonl").read_text(encoding="utf-8")) == ALL_IDS
+        assert api.stats.requests == 6  # 237 records in pages of 40: not one request more
+        assert 2 <= api.stats.max_in_flight <= 4
+
+        api.stats.reset()
+        part = fetch(tmp_path, "offset_total", "--max-records", "95", "--out", "part.jsonl")
+        assert part.returncode == 0, part.stderr
+        assert ids_in((tmp_path / "part.jsonl").read_text(encoding="utf-8")) == ALL_IDS[:95]
+        assert api.stats.requests == 3  # the pages holding records 1-95, nothing past them
+
+
 def test_fetch_resume_cursor_of_another_source_is_refused(workdir: Path) -> None:
     first = fetch(workdir, "offset_total", "--max-records", "5")
     cursor = resume_cursor(first.stderr)
@@ -159,11 +177,17 @@ def failing_api(tmp_path: Path) -> Iterator[SampleAPI]:
 def test_fetch_error_mid_drain_keeps_what_it_wrote_and_resumes(
     tmp_path: Path, failing_api: SampleAPI
 ) -> None:
+    # offset_total's API reports a total, so pages are requested 4 at a time: which page the
+    # third request was for depends on the order they reached the API. Whichever it was, the
+    # output holds exactly the records before it.
     failing_api.faults = FaultPlan(status_every=3, status_code=503)
     failed = fetch(tmp_path, "offset_total", "--out", "records.jsonl")
     assert failed.returncode == 1
-    assert "stopped after 80 records" in failed.stderr and "upstream answered 503" in failed.stderr
-    assert ids_in((tmp_path / "records.jsonl").read_text(encoding="utf-8")) == ALL_IDS[:80]
+    stopped = re.search(r"stopped after ([\d,]+) records", failed.stderr)
+    assert stopped is not None and "upstream answered 503" in failed.stderr, failed.stderr
+    written = int(stopped.group(1).replace(",", ""))
+    assert written in {40, 80, 120, 160}  # pages of 40; page 0 was the first request, and answered
+    assert ids_in((tmp_path / "records.jsonl").read_text(encoding="utf-8")) == ALL_IDS[:written]
     failing_api.faults = FaultPlan()
     resumed = fetch(
         tmp_path, "offset_total", "--out", "records.jsonl", "--cursor", resume_cursor(failed.stderr)
