@@ -639,13 +639,14 @@ class HttpClient:
     ) -> _Raw:
         """One HTTP exchange, translated: transient failures become `_Retryable`."""
         try:
-            request = client.build_request(
+            request = _build_request(
+                client,
                 method,
                 url,
-                headers=headers,
-                params=params,
-                json=body if body is not None else None,
-                extensions=None if sent is None or sent.is_set() else {"trace": _on_sent(sent)},
+                headers,
+                params,
+                body,
+                None if sent is None or sent.is_set() else {"trace": _on_sent(sent)},
             )
         except UnicodeEncodeError:
             raise InputError(
@@ -753,6 +754,72 @@ class HttpClient:
                 )
                 raise _Retryable("invalid JSON", error) from None
         return HttpResponse(status=status, headers=headers, body=body, url=url, links=_links(headers, url))
+
+
+_SENDS_BODY = frozenset({"POST", "PUT", "PATCH", "QUERY"})
+
+
+def _build_request(
+    client: httpx2.AsyncClient,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    params: dict[str, str] | None,
+    body: Any,
+    extensions: dict[str, Any] | None,
+) -> httpx2.Request:
+    """The request ``client.build_request(method, url, headers=, params=, json=body,
+    extensions=)`` builds, header for header and byte for byte, for our clients (no base URL,
+    query params or cookies of their own), at a fraction of its cost: it parses a URL without
+    query params once, and merges the headers in one pass (a JSON POST, an Alloy page, takes
+    about 16 µs instead of 80-150). A test holds it equal to ``build_request``.
+
+    Raises what ``build_request`` raises: ``httpx2.InvalidURL``, ``UnicodeEncodeError`` for a
+    header that is not ASCII, ``TypeError``/``ValueError`` for a body JSON cannot encode.
+    """
+    method = method.upper()
+    target = httpx2.URL(url, params=params) if params else _parsed_url(url)
+    ours = {key.lower().encode("ascii") for key in headers}
+    # Client.build_request: the client's headers, each one the request sets replaced by it
+    # (names and values in ASCII, as httpx2 encodes them).
+    merged = [(key, value) for key, value in client.headers.raw if key.lower() not in ours]
+    merged.extend((_ascii(key), _ascii(value)) for key, value in headers.items())
+    present = {key.lower() for key, _ in merged}
+    content = b""
+    if body is not None:  # httpx2's JSON encoding, and the headers it adds unless already set
+        content = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        if b"content-length" not in present and b"transfer-encoding" not in present:
+            merged.append((b"Content-Length", str(len(content)).encode("ascii")))
+            present.add(b"content-length")
+        if b"content-type" not in present:
+            merged.append((b"Content-Type", b"application/json"))
+    auto = []  # Request._prepare: these go first
+    if b"host" not in present and target.host:
+        auto.append((b"Host", target.netloc))
+    if method in _SENDS_BODY and b"content-length" not in present and b"transfer-encoding" not in present:
+        auto.append((b"Content-Length", b"0"))
+    request = httpx2.Request(
+        method,
+        target,
+        headers=auto + merged,
+        stream=httpx2.ByteStream(content),
+        extensions={**(extensions or {}), "timeout": client.timeout.as_dict()},
+    )
+    request.read()
+    return request
+
+
+def _ascii(text: str | bytes) -> bytes:
+    if isinstance(text, bytes):
+        return text
+    if not isinstance(text, str):
+        raise TypeError(f"header names and values must be str, not {type(text).__name__}")
+    return text.encode("ascii")
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_url(url: str) -> httpx2.URL:
+    return httpx2.URL(url)
 
 
 def _on_sent(sent: anyio.Event) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
