@@ -634,10 +634,10 @@ def test_requests_are_built_exactly_as_httpx2_builds_them(
 ) -> None:
     client = httpx2.AsyncClient(headers={"User-Agent": "mcp-paginate"}, timeout=7)
     trace = {"trace": object()}
+    # The one difference: params join the URL's own query (httpx2 would replace it).
+    merged = httpx2.URL(url).copy_merge_params(params) if params else url
     for extensions in (None, trace):
-        expected = client.build_request(
-            method, url, headers=headers, params=params, json=body, extensions=extensions
-        )
+        expected = client.build_request(method, merged, headers=headers, json=body, extensions=extensions)
         built = _build_request(client, method, url, headers, params, body, extensions)
         assert built.method == expected.method
         assert str(built.url) == str(expected.url)
@@ -663,3 +663,24 @@ def test_requests_that_cannot_be_built_fail_as_with_httpx2(
         client.build_request("POST", url, headers=headers, json=body)
     with pytest.raises(error):
         _build_request(client, "POST", url, headers, None, body, None)
+
+
+@pytest.mark.anyio
+async def test_a_query_written_into_the_source_url_is_sent_with_every_page(sample_api: SampleAPI) -> None:
+    # httpx2 replaces a URL's query when given params: page 2's cursor used to drop max_results=7
+    # (and a real API's filter, say ?state=open, with it).
+    sources = {
+        "filtered": {
+            "url": sample_api.url + "/token?max_results=7",
+            "pagination": {
+                "mode": "cursor",
+                "next": {"body": "meta.next_token"},
+                "cursor_param": {"in": "query", "name": "pagination_token"},
+            },
+        }
+    }
+    config = AppConfig.model_validate({"sources": sources})
+    async with open_app(config, "memory://") as app:
+        result = await tools.fetch_all(app, source="filtered")
+    assert [record["id"] for record in result.records] == ALL_IDS
+    assert result.pages == 34  # 237 records, 7 a page: max_results reached every request
