@@ -784,11 +784,12 @@ def _build_request(
         # Added to the URL's own query (a name in both takes the value in params): httpx2 would
         # replace that query, dropping a filter written into a source's url from every page.
         target = target.copy_merge_params(params) if target.query else httpx2.URL(url, params=params)
-    ours = {key.lower().encode("ascii") for key in headers}
     # Client.build_request: the client's headers, each one the request sets replaced by it
     # (names and values in ASCII, as httpx2 encodes them).
+    own = [(_ascii(key), _ascii(value)) for key, value in headers.items()]
+    ours = {key.lower() for key, _ in own}
     merged = [(key, value) for key, value in client.headers.raw if key.lower() not in ours]
-    merged.extend((_ascii(key), _ascii(value)) for key, value in headers.items())
+    merged.extend(own)
     present = {key.lower() for key, _ in merged}
     content = b""
     if body is not None:  # httpx2's JSON encoding, and the headers it adds unless already set
