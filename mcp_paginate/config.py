@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -43,7 +44,7 @@ __all__ = [
     "SourceConfig",
     "default_config_path",
     "load_config",
-    "query_text",
+    "param_text",
 ]
 
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -223,7 +224,7 @@ class SourceConfig(BaseModel):
 
             def one(match: re.Match[str]) -> str:
                 value = values.get(match.group(1))
-                text = "" if value is None else str(value)
+                text = "" if value is None else param_text(value)
                 return quote(text, safe="") if in_url else text
 
             return _PLACEHOLDER.sub(one, text)
@@ -234,8 +235,8 @@ class SourceConfig(BaseModel):
         return PreparedRequest(
             method=self.method,
             url=fill_text(self.url, in_url=True),
-            headers={k: str(v) for k, v in fill(self.headers).items() if v is not None},
-            query={k: query_text(v) for k, v in fill(self.query).items() if v is not None},
+            headers={k: param_text(v) for k, v in fill(self.headers).items() if v is not None},
+            query={k: param_text(v) for k, v in fill(self.query).items() if v is not None},
             body=_drop_none(fill(self.body)),
         )
 
@@ -362,7 +363,11 @@ def _drop_none(value: Any) -> Any:
     return value
 
 
-def query_text(value: Any) -> str:
+def param_text(value: Any) -> str:
+    """A param's value where text is needed (a URL, a query value, a header, a string in a
+    body): JSON's spelling for booleans and objects, not Python's (``true``, not ``True``)."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return str(value)

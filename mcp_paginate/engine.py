@@ -21,7 +21,7 @@ from typing import Any
 import anyio
 
 from mcp_paginate.app import AppContext
-from mcp_paginate.config import SourceConfig, query_text
+from mcp_paginate.config import SourceConfig, param_text
 from mcp_paginate.errors import CursorError, InputError, PaginationLoopError, ResponseShapeError
 from mcp_paginate.http import OriginPolicy, RequestLog, origin_of
 from mcp_paginate.paginators import (
@@ -233,7 +233,7 @@ class Engine:
                 method=ad_hoc.method.upper(),
                 url=ad_hoc.url,
                 headers=dict(ad_hoc.headers),
-                query={k: query_text(v) for k, v in ad_hoc.query.items()},
+                query={k: param_text(v) for k, v in ad_hoc.query.items()},
                 body=ad_hoc.body,
             )
             for header, value in ad_hoc.headers.items():

@@ -585,3 +585,26 @@ def test_sources_command_exits_non_zero_on_a_missing_config(tmp_path: Path) -> N
     done = run_sources(tmp_path, tmp_path / "absent.toml")
     assert done.returncode != 0
     assert "does not exist" in done.stderr
+
+
+def test_param_values_are_spelled_as_json_wherever_they_become_text(tmp_path: Path) -> None:
+    # An assistant passes JSON: true must reach the API as "true", an object as JSON, however
+    # the template uses the param (Python's "True" and "{'k': [1]}" used to leak into URLs,
+    # headers and strings).
+    source = one_source(
+        tmp_path,
+        """url = "http://127.0.0.1:9/items/{archived}?f={filter}"
+headers = { X-Archived = "{archived}", X-Note = "archived={archived}" }
+query = { a = "{archived}", b = "x-{archived}", f = "{filter}", n = "{count}" }
+body = { whole = "{archived}", text = "archived={archived}, filter={filter}" }
+method = "POST"
+params = { archived = "a flag", filter = { description = "an object", required = false }, count = { description = "a number", required = false } }
+""",
+    )
+    values = {"archived": True, "filter": {"k": [1, "é"]}, "count": 2.5}
+    request = source.resolve(source.check_params(values), Redactor(), {})
+    assert request.url == "http://127.0.0.1:9/items/true?f=%7B%22k%22%3A%5B1%2C%22%C3%A9%22%5D%7D"
+    assert request.headers == {"X-Archived": "true", "X-Note": "archived=true"}
+    assert request.query == {"a": "true", "b": "x-true", "f": '{"k":[1,"é"]}', "n": "2.5"}
+    # A whole "{param}" in the body keeps its JSON value; inside a string it is spelled as JSON.
+    assert request.body == {"whole": True, "text": 'archived=true, filter={"k":[1,"é"]}'}
