@@ -598,7 +598,10 @@ headers = { X-Archived = "{archived}", X-Note = "archived={archived}" }
 query = { a = "{archived}", b = "x-{archived}", f = "{filter}", n = "{count}" }
 body = { whole = "{archived}", text = "archived={archived}, filter={filter}" }
 method = "POST"
-params = { archived = "a flag", filter = { description = "an object", required = false }, count = { description = "a number", required = false } }
+[sources.things.params]
+archived = "a flag"
+filter = { description = "an object", required = false }
+count = { description = "a number", required = false }
 """,
     )
     values = {"archived": True, "filter": {"k": [1, "é"]}, "count": 2.5}

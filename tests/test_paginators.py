@@ -8,6 +8,7 @@ against whole collections (no loss, no duplicates), not single steps only.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -616,6 +617,22 @@ def test_has_more_that_is_not_a_boolean_is_a_response_shape_error(mode: str, val
     with pytest.raises(ResponseShapeError, match="expected true or false") as caught:
         pagination.next_state(view({"data": records_of(5), "has_more": value, "next": "c"}), PAGE_STATE[mode])
     assert caught.value.source == "unit"
+
+
+@pytest.mark.parametrize("mode", ["offset", "page", "cursor"])
+def test_the_stop_condition_the_has_more_error_suggests_works_for_a_text_boolean(mode: str) -> None:
+    pagination = make(mode, has_more="has_more")
+    with pytest.raises(ResponseShapeError) as caught:
+        pagination.next_state(
+            view({"data": records_of(50), "has_more": "false", "next": "c"}), PAGE_STATE[mode]
+        )
+    suggested = re.search(r'"(\{\{.*\}\})"', str(caught.value))
+    assert suggested is not None
+    pagination = make(mode, stop_condition=suggested.group(1))
+    body = {"data": records_of(50), "has_more": "false", "next": "c"}
+    assert pagination.next_state(view(body), PAGE_STATE[mode]).next is None
+    body["has_more"] = "true"
+    assert pagination.next_state(view(body), PAGE_STATE[mode]).next is not None
 
 
 @pytest.mark.parametrize("mode", ["offset", "page", "cursor"])

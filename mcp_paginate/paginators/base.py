@@ -257,7 +257,9 @@ class StopRules(BaseModel):
         if not isinstance(value, bool):
             raise ResponseShapeError(
                 f"has_more path {self.has_more!r} gave {type(value).__name__} {str(value)[:40]!r}, "
-                "expected true or false; fix the source's has_more path",
+                "expected true or false; fix the source's has_more path, or, for an API that writes it "
+                "as text or a number, end paging with stop_condition instead "
+                "(e.g. \"{{ response.has_more == 'false' }}\")",
                 source=page.source,
                 url=page.url,
             )
