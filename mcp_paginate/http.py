@@ -897,23 +897,44 @@ def _checked(value: Any) -> Any:
 
 
 def _links(headers: dict[str, str], url: str) -> dict[str, str]:
-    """The RFC 8288 ``Link`` relations, resolved against the response URL (unusable ones left out)."""
-    if "link" not in headers:
+    """The RFC 8288 ``Link`` relations, resolved against the response URL (unusable ones left out).
+
+    Relation types are case-insensitive and one link may carry several (``rel="next last"``):
+    each becomes its own lower-case key, the first link to name it winning. (httpx2's parser
+    keys ``rel="next last"`` as one relation and ignores ``REL=``, and paging then stopped early.)
+    """
+    value = headers.get("link")
+    if not value:
         return {}
-    try:
-        parsed = httpx2.Response(200, headers={"link": headers["link"]}).links
-    except (ValueError, KeyError, IndexError):
-        return {}
-    links = {}
-    for rel, item in parsed.items():
-        target = item.get("url")
-        if not target or not isinstance(rel, str):
-            continue
-        try:
-            links[rel] = urljoin(url, target)
-        except ValueError:
-            continue
+    links: dict[str, str] = {}
+    for target, params in _link_values(value):
+        for rel in params.get("rel", "").split():
+            if rel.lower() not in links:
+                with contextlib.suppress(ValueError):
+                    links[rel.lower()] = urljoin(url, target)
     return links
+
+
+_LINK_PARAM = re.compile(r'\s*;\s*([^\s=;,]+)\s*(?:=\s*(?:"((?:[^"\\]|\\.)*)"|([^;,\s]*)))?')
+
+
+def _link_values(value: str) -> list[tuple[str, dict[str, str]]]:
+    """``<target>; name=value; name="quoted, value", …`` as (target, params with lower-case names)."""
+    found: list[tuple[str, dict[str, str]]] = []
+    position = 0
+    while (start := value.find("<", position)) >= 0:
+        end = value.find(">", start)
+        if end < 0:
+            break
+        params: dict[str, str] = {}
+        position = end + 1
+        while match := _LINK_PARAM.match(value, position):
+            name, quoted, token = match.groups()
+            text = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else (token or "")
+            params.setdefault(name.lower(), text)
+            position = match.end()
+        found.append((value[start + 1 : end].strip(), params))
+    return found
 
 
 def _display(url: str) -> str:

@@ -3,7 +3,8 @@ the real `mcp.Client`, and every record reaches the result, its text and the sto
 
 - bodies only Python's ``json`` accepts (nothing is lost to a serialization error);
 - a negative total, how some APIs say "unknown" (paging goes on to the real end);
-- a body nested deeper than a tool result can carry (a clear error, not a crash).
+- a body nested deeper than a tool result can carry (a clear error, not a crash);
+- ``Link`` headers written every way RFC 8288 allows (paging follows them all to the end).
 """
 
 from __future__ import annotations
@@ -38,6 +39,13 @@ BODIES = {
 
 UNKNOWN_TOTAL_RECORDS = 120
 
+ODD_LINKS = [  # page N's Link header, for pages of 10 records; {next} is page N + 1's URL
+    '<{next}>; REL="Next"',  # names and relation types are case-insensitive
+    '<{first}>; rel="first", <{next}>; rel="next last"',  # one link, two relations
+    '<{next}>; title="a, b; <c>"; rel=next',  # a quoted comma, semicolon and brackets; a bare token
+    "",  # the last page: no next
+]
+
 
 class _Upstream(SampleAPI):
     """The sample API's server thread, serving ``BODIES[name]`` at ``/name`` instead, and
@@ -65,8 +73,17 @@ class _Upstream(SampleAPI):
             ids = range(offset + 1, min(offset + limit, UNKNOWN_TOTAL_RECORDS) + 1)
             return JSONResponse({"items": [{"id": i} for i in ids], "total": -1, "total_pages": -1})
 
+        async def odd_links(request: Request) -> JSONResponse:
+            number = int(request.query_params.get("page", "1"))
+            url = f"{self.url}/odd-links"
+            link = ODD_LINKS[number - 1].format(next=f"{url}?page={number + 1}", first=f"{url}?page=1")
+            ids = range((number - 1) * 10 + 1, number * 10 + 1)
+            headers = {"Link": link} if link else {}
+            return JSONResponse({"items": [{"id": i} for i in ids]}, headers=headers)
+
         self.app = Starlette(
             routes=[
+                Route("/odd-links", odd_links),
                 Route("/unknown-total", unknown_total),
                 Route("/unknown-pages", unknown_total),
                 Route("/deep", deep),
@@ -95,6 +112,12 @@ async def client(upstream: _Upstream) -> AsyncIterator[Client]:
                     "records": "items",
                     "pagination": {"mode": "offset", "total": "total", "page_size": 50},
                 },
+                "odd_links": {
+                    "url": f"{upstream.url}/odd-links",
+                    "records": "items",
+                    "pagination": {"mode": "cursor", "next": {"link": "Next"}, "cursor_param": {"in": "url"}},
+                },
+                "odd_links_auto": {"url": f"{upstream.url}/odd-links", "records": "items"},
                 "deep": {
                     "url": f"{upstream.url}/deep",
                     "records": "items",
@@ -158,3 +181,15 @@ async def test_a_body_nested_too_deep_is_a_clear_error_and_the_drain_keeps_what_
     first = structured(await client.call_tool("list_page", {"source": "deep"}))
     second = await client.call_tool("list_page", {"cursor": first["next_cursor"]})
     assert second.is_error and "nested more than 201 levels deep" in second.content[0].text
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("source", ["odd_links", "odd_links_auto"])
+async def test_link_headers_written_every_way_the_rfc_allows_are_followed_to_the_end(
+    client: Client, source: str
+) -> None:
+    # httpx2's parser keyed rel="next last" as one relation and ignored REL=: paging stopped
+    # after page 1 and called the drain complete, 30 records short.
+    drained = structured(await client.call_tool("fetch_all", {"source": source}))
+    assert [record["id"] for record in drained["records"]] == list(range(1, 10 * len(ODD_LINKS) + 1))
+    assert drained["pages"] == len(ODD_LINKS) and drained["complete"] is True

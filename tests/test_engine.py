@@ -18,7 +18,7 @@ from mcp_paginate import tools
 from mcp_paginate.app import AppContext, open_app
 from mcp_paginate.config import AppConfig
 from mcp_paginate.errors import CursorError, InputError
-from mcp_paginate.http import _build_request
+from mcp_paginate.http import _build_request, _links
 from mcp_paginate.records import project
 from mcp_paginate.sample_api import FaultPlan, SampleAPI
 from tests.support import ALL_IDS, ALLOY_ENV, sample_config
@@ -684,3 +684,22 @@ async def test_a_query_written_into_the_source_url_is_sent_with_every_page(sampl
         result = await tools.fetch_all(app, source="filtered")
     assert [record["id"] for record in result.records] == ALL_IDS
     assert result.pages == 34  # 237 records, 7 a page: max_results reached every request
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ('<http://a/2>; rel="next last"', {"next": "http://a/2", "last": "http://a/2"}),
+        ('<http://a/2>; REL="Next"', {"next": "http://a/2"}),
+        ("<http://a/2>;rel=next", {"next": "http://a/2"}),
+        ('<http://a/1>; rel="prev", <http://a/3>; rel="next"', {"prev": "http://a/1", "next": "http://a/3"}),
+        ('<http://a/x?a=1,2>; rel="next"', {"next": "http://a/x?a=1,2"}),
+        ('<http://a/3>; title="a, b; <c> \\"d\\""; rel="next"', {"next": "http://a/3"}),
+        ("<four>; rel=next, <http://a/5>; rel=next", {"next": "http://a/base/four"}),  # the first one wins
+        ("<http://a/6>, junk, <http://a/7>; rel=last", {"last": "http://a/7"}),  # no rel: unusable
+        ("", {}),
+        ("not a link header", {}),
+    ],
+)
+def test_link_header_relations_as_rfc_8288_writes_them(header: str, expected: dict[str, str]) -> None:
+    assert _links({"link": header}, "http://a/base/page") == expected

@@ -74,7 +74,7 @@ class NextCursor(BaseModel):
         elif self.header is not None:
             value = page.header(self.header)
         elif self.link is not None:
-            value = page.links.get(self.link)
+            value = page.links.get(self.link.lower())
         elif self.last_record is not None:
             value = search(self.last_record, page.records[-1]) if page.records else None
         else:
