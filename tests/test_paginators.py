@@ -672,6 +672,26 @@ def test_stop_condition_sees_headers_and_page_number() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ headers['X-Last'] == '1' }}",  # HTTP names headers in any case; templates too
+        "{{ headers.get('X-LAST') == '1' }}",
+        "{{ 'X-Last' in headers and headers['x-last'] == '1' }}",
+    ],
+)
+def test_templates_read_headers_in_any_case(template: str) -> None:
+    pagination = make("cursor", stop_condition=template)
+    last = view({"data": records_of(5), "next": "c"}, headers={"X-Last": "1"})
+    assert pagination.next_state(last, State()).next is None
+    more = view({"data": records_of(5), "next": "c"}, headers={"X-Last": "0"})
+    assert pagination.next_state(more, State()).next is not None
+    follow = make("cursor", next={"template": "{{ headers['X-Next-Token'] }}"})
+    page = view({"data": records_of(5)}, headers={"X-Next-Token": "tok2"})
+    step = follow.next_state(page, State())
+    assert step.next is not None and step.next.cursor == "tok2"
+
+
 def test_total_beats_short_page_in_page_mode() -> None:
     pagination = PagePagination(total="total")
     step = pagination.next_state(

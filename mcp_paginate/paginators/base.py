@@ -180,12 +180,26 @@ class PageView:
     def template_variables(self) -> dict[str, Any]:
         return {
             "response": self.body,
-            "headers": self.headers,
+            "headers": _HeaderMap(self.headers),
             "last_records": self.records,
             "last_page_size": len(self.records),
             "page_number": self.page_number,
             "records_so_far": self.records_so_far,
         }
+
+
+class _HeaderMap(dict[str, str]):
+    """Response headers for templates, looked up in any case as HTTP names them
+    (``headers['X-Total-Count']``); the keys are lower-case."""
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(name.lower() if isinstance(name, str) else name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return super().get(name.lower() if isinstance(name, str) else name, default)
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(name.lower() if isinstance(name, str) else name)
 
 
 @dataclass
