@@ -38,7 +38,7 @@ from mcp_paginate.paginators import (
     pagination_adapter,
 )
 from mcp_paginate.paginators.auto import detect
-from mcp_paginate.records import extract_records
+from mcp_paginate.records import extract_records, records_digest
 from mcp_paginate.sessions import AdHocRequest, SessionRecord, format_cursor, new_id, parse_cursor
 from mcp_paginate.throttle import Throttle
 
@@ -82,6 +82,8 @@ class Page:
     total: int | None = None
     end_reason: str | None = None
     loop_error: str | None = None
+    repeated: bool = False
+    """The API answered this page with the previous page's records (``loop_error`` says so)."""
     notes: list[str] = field(default_factory=list)
     log: RequestLog = field(default_factory=RequestLog)
     """Requests, retries and waits behind this page (its notes carry the summary)."""
@@ -328,6 +330,15 @@ class Engine:
             notes.append(f"auto-detected pagination: {_describe_mode(pagination)}")
             state = pagination.first_state(state.page_size)  # where the first request started
         page = Page(number=number, state=state, records=records, next_state=None, notes=notes, log=log)
+        digest = records_digest(records)
+        if digest is not None and digest == state.after:
+            page.repeated = True
+            page.loop_error = (
+                f"page {number + 1} came back with exactly the records of page {number}: the API "
+                f"ignored the position it was sent ({_position_sent(page)}); check the source's "
+                "pagination parameter names (offset_param / page_param / cursor_param)"
+            )
+            return page
         try:
             step = pagination.next_state(view, state)
         except PaginationLoopError as exc:
@@ -347,6 +358,8 @@ class Engine:
             concealed = self.app.redactor.conceal(following.cursor)
             if concealed != following.cursor:
                 following = following.model_copy(update={"cursor": concealed})
+        if following.after != digest:
+            following = following.model_copy(update={"after": digest})
         if records:
             if following.empty_run:
                 following = following.model_copy(update={"empty_run": 0})
@@ -417,6 +430,11 @@ def _sends_page_size(spec: ConcretePagination | AutoPagination) -> bool:
     if isinstance(spec, PagePagination | CursorPagination):
         return getattr(spec, "size_param", None) is not None
     return isinstance(spec, AutoPagination)
+
+
+def _position_sent(page: Page) -> str:
+    sent = ", ".join(f"{name} {value}" for name, value in page.requested.items() if name != "limit")
+    return sent or "the first request's position"
 
 
 def _describe_mode(spec: ConcretePagination) -> str:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
+
+import pydantic_core
 
 from mcp_paginate.errors import ResponseShapeError
 from mcp_paginate.expressions import search
 
-__all__ = ["RECORD_KEYS", "extract_records", "find_records_path", "project"]
+__all__ = ["RECORD_KEYS", "extract_records", "find_records_path", "project", "records_digest"]
 
 RECORD_KEYS = ("data", "results", "items", "records", "entries", "values", "value")
 
@@ -103,3 +106,14 @@ def project(record: Any, fields: list[str]) -> Any:
                 target = target.setdefault(part, {})
             target[parts[-1]] = value
     return out
+
+
+def records_digest(records: list[Any]) -> str | None:
+    """A short digest of a page's records, to notice an API answering the same page again.
+
+    None for fewer than two records: one record repeated is too likely to be real data.
+    """
+    if len(records) < 2:
+        return None
+    text = pydantic_core.to_json(records, fallback=str)
+    return hashlib.blake2b(text, digest_size=12).hexdigest()

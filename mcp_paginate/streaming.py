@@ -292,7 +292,7 @@ class _Stream:
         """Page ``number``, and whether its next state is stored already."""
         ahead = self.ahead.pop(number, None)
         if ahead is not None:
-            if ahead.state == state and ahead.records_so_far == records_so_far:
+            if _same_place(ahead.state, state) and ahead.records_so_far == records_so_far:
                 await ahead.done.wait()
                 if ahead.error is not None:
                     raise ahead.error
@@ -386,7 +386,12 @@ def _plain_advance(state: State, following: State) -> bool:
     """
     if state.offset is None or following.offset is None:
         return False
-    return following.model_copy(update={"offset": state.offset, "page": state.page}) == state
+    return _same_place(following.model_copy(update={"offset": state.offset, "page": state.page}), state)
+
+
+def _same_place(state: State, other: State) -> bool:
+    """Whether two states ask for the same thing, whatever pages came before them (``after``)."""
+    return state.model_copy(update={"after": other.after}) == other
 
 
 def _advanced(state: State, distance: int, step: int) -> State:

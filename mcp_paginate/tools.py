@@ -277,6 +277,8 @@ def _page_result(
     (None: all records); ``before`` is the session's record count before the page."""
     number = page.number
     records = [project(r, fields) for r in page.records[skip:]] if fields else page.records[skip:]
+    if page.repeated:
+        records = []  # the previous page's records again: the caller has them already
     shown, cut = records, False
     if budget is not None:
         shown, cut, _ = _fit(records, budget)
@@ -522,11 +524,11 @@ class _Drain:
                 self.notes.extend(
                     note for note in page.notes if note not in self.notes and note not in retries
                 )
-                if page.loop_error and page.records and page.records == self.last_records:
+                if page.repeated or (page.loop_error and page.records and page.records == self.last_records):
                     # The API ignored the position it was sent and answered the same page again.
                     self.notes.append(
                         f"page {page.number + 1} repeated page {page.number} record for record (the API "
-                        "ignored the cursor); its records were not kept twice"
+                        "ignored the position it was sent); its records were not kept twice"
                     )
                     self.stop_reason, self.error = "error", page.loop_error
                     return

@@ -492,3 +492,73 @@ async def test_each_source_has_its_own_connection_pool() -> None:
     assert 1 < len(set(api.ports["wide"])) <= 8
     assert len(set(api.ports["chain"])) == 1  # one kept-alive connection, page after page
     assert not set(api.ports["chain"]) & set(api.ports["wide"])  # and not one of the wide drain's
+
+
+# -- an API that ignores the position it is sent -------------------------------------------------
+
+IGNORED_POSITION = {
+    # The offset and page are sent under names the API does not know: it answers page 1 each time.
+    "offset_total": {"offset_param": {"in": "query", "name": "skip"}},
+    "pages_total": {"page_param": {"in": "query", "name": "p"}},
+    "pages_capped": {"page_param": {"in": "query", "name": "p"}},
+}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("source", sorted(IGNORED_POSITION))
+@pytest.mark.parametrize("concurrency", [1, 4])
+async def test_a_drain_stops_when_the_api_answers_the_same_page_again(
+    sample_api: SampleAPI, source: str, concurrency: int
+) -> None:
+    # Before, offsets and pages always looked new: the first page came back again and again,
+    # kept each time (up to max_records), and the drain said it was complete.
+    result, _, _ = await drain(
+        sample_api, source, concurrency=concurrency, pagination=IGNORED_POSITION[source]
+    )
+    first = len(result.records)
+    assert ids(result) == list(range(1, first + 1))  # page 1 once, nothing repeated
+    assert not result.complete and result.stop_reason == "error"
+    assert result.error is not None and "ignored the position it was sent" in result.error
+    assert "page 2 came back with exactly the records of page 1" in result.error
+
+
+@pytest.mark.anyio
+async def test_list_page_does_not_hand_out_a_repeated_page(sample_api: SampleAPI) -> None:
+    config = make_config(sample_api.url, "offset_total", pagination=IGNORED_POSITION["offset_total"])
+    async with running(config) as app:
+        first = await list_page(app, source="offset_total")
+        assert [record["id"] for record in first.records] == list(range(1, 41))
+        assert first.next_cursor is not None
+        second = await list_page(app, cursor=first.next_cursor)
+    assert second.records == [] and second.next_cursor is None and not second.has_more
+    assert any("ignored the position it was sent (offset 40)" in note for note in second.notes)
+
+
+class _SameRecords(SampleAPI):
+    """The sample API's server thread, answering ``/same`` with the same records at every offset,
+    ``size`` records a page, 5 records in all."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+
+        async def same(request: Request) -> JSONResponse:
+            return JSONResponse({"items": [{"status": "ok"}] * size, "total": 5})
+
+        self.app = Starlette(routes=[Route("/same", same)])
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("size", "repeat_found"), [(1, False), (2, True)])
+async def test_only_pages_of_several_equal_records_count_as_a_repeat(size: int, repeat_found: bool) -> None:
+    # One record equal to the one before is likelier real data than an API ignoring its
+    # parameter, so single-record pages are never taken for a repeat.
+    with _SameRecords(size) as api:
+        source = {"url": f"{api.url}/same", "records": "items",
+                  "pagination": {"mode": "offset", "total": "total", "page_size": size}}  # fmt: skip
+        async with running(AppConfig.model_validate({"sources": {"same": source}})) as app:
+            with anyio.fail_after(HANG_GUARD):
+                result = await fetch_all(app, source="same")
+    if repeat_found:
+        assert result.count == 2 and result.stop_reason == "error"
+    else:
+        assert result.count == 5 and result.complete

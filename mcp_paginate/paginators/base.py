@@ -96,6 +96,9 @@ class State(BaseModel):
     learned_page_size: int | None = None
     unconfirmed_short: int | None = None
     empty_run: int = 0
+    after: str | None = None
+    """A digest of the records of the page before this one (see `records_digest`): an API that
+    ignores the position it is sent answers the same records again, which no position shows."""
 
     def position(self) -> str:
         """A key identifying the requested position; a repeat in a session means a loop.
