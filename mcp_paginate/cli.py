@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import ipaddress
 import json
 import os
 import sys
@@ -18,7 +19,7 @@ from typing import Any, TextIO
 import anyio
 
 from mcp_paginate.config import AppConfig, default_config_path, load_config
-from mcp_paginate.errors import PaginateError
+from mcp_paginate.errors import InputError, PaginateError
 from mcp_paginate.store import default_store_url
 
 __all__ = ["main"]
@@ -44,10 +45,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         run_stdio(server)
         return 0
-    from mcp_paginate.http_app import run_http
+    from mcp_paginate.http_app import auth_tokens, run_http
 
+    if not auth_tokens(config):
+        if not _is_loopback(args.host):
+            raise InputError(
+                f"serving over HTTP on {args.host} needs a bearer token, or anyone who reaches the port "
+                "can call the tools with this server's API keys: set MCP_PAGINATE_AUTH_TOKEN (or "
+                "server.auth_token in the config)"
+            )
+        print(
+            "mcp-paginate: warning: no bearer token set; any process on this machine can call the tools "
+            f"at http://{args.host}:{args.port}/mcp (set MCP_PAGINATE_AUTH_TOKEN to require one)",
+            file=sys.stderr,
+        )
     run_http(server, config, store_url=_store_url(args), host=args.host, port=args.port)
     return 0
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
