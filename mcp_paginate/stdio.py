@@ -19,7 +19,6 @@ restored on exit.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import os
 import stat
 import sys
@@ -31,6 +30,9 @@ import anyio
 from mcp import types
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.message import SessionMessage
+
+if sys.platform != "win32":  # Windows has no fcntl; it is served by the SDK's transport
+    import fcntl
 
 __all__ = ["run_stdio"]
 

@@ -381,3 +381,17 @@ def test_run_stdio_serves_natively_on_pipes_and_the_sdk_way_otherwise(tmp_path: 
     # (The SDK's transport writes what a stray print left in sys.stdout onto the wire at exit.)
     sdk_replies = [json.loads(line) for line in done.stdout.decode().splitlines() if line.startswith("{")]
     assert [reply["id"] for reply in sdk_replies] == [1, 2]
+
+
+def test_the_stdio_module_imports_where_there_is_no_fcntl() -> None:
+    # Windows has no fcntl: importing it unguarded made `mcp-paginate serve` fail there at once,
+    # instead of falling back to the SDK's transport. Simulated: fcntl blocked, platform win32.
+    script = (
+        "import sys, anyio, mcp.server.mcpserver, mcp.shared.message\n"  # what needs the real platform
+        "sys.modules['fcntl'] = None\n"
+        "sys.platform = 'win32'\n"
+        "from mcp_paginate import stdio\n"
+        "assert not stdio._served_natively(None)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
