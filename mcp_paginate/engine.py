@@ -84,6 +84,8 @@ class Page:
     loop_error: str | None = None
     repeated: bool = False
     """The API answered this page with the previous page's records (``loop_error`` says so)."""
+    size_sent: bool = True
+    """Whether the request carried the page size (``limit`` in `requested`)."""
     notes: list[str] = field(default_factory=list)
     log: RequestLog = field(default_factory=RequestLog)
     """Requests, retries and waits behind this page (its notes carry the summary)."""
@@ -92,7 +94,8 @@ class Page:
     def requested(self) -> dict[str, Any]:
         """What position this page asked for, for the result's ``page.request``."""
         state = self.state
-        shown = {"offset": state.offset, "page": state.page, "cursor": state.cursor, "limit": state.page_size}
+        limit = state.page_size if self.size_sent else None
+        shown = {"offset": state.offset, "page": state.page, "cursor": state.cursor, "limit": limit}
         return {k: v for k, v in shown.items() if v is not None}
 
 
@@ -325,11 +328,14 @@ class Engine:
             source=plan.name,
         )
         notes = log.notes()
+        # An auto session's first request goes as configured: no page size is added to it.
+        size_sent = not isinstance(pagination, AutoPagination) and _sends_page_size(pagination)
         if isinstance(pagination, AutoPagination):
             pagination = await self._detect(plan, view, request)
             notes.append(f"auto-detected pagination: {_describe_mode(pagination)}")
             state = pagination.first_state(state.page_size)  # where the first request started
         page = Page(number=number, state=state, records=records, next_state=None, notes=notes, log=log)
+        page.size_sent = size_sent
         digest = records_digest(records)
         if digest is not None and digest == state.after:
             page.repeated = True

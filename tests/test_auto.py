@@ -23,7 +23,7 @@ from mcp_paginate.paginators import (
 )
 from mcp_paginate.paginators.auto import detect
 from mcp_paginate.records import extract_records
-from mcp_paginate.sample_api import FaultPlan, SampleAPI
+from mcp_paginate.sample_api import DEFAULT_PAGE_SIZE, FaultPlan, SampleAPI
 from mcp_paginate.tools import fetch_all, list_page, read_results
 from tests.support import ALL_IDS
 
@@ -635,3 +635,24 @@ def test_a_non_http_next_link_is_ignored() -> None:
     body = {"data": RECORDS, "next": "javascript:alert(1)"}
     spec = detect(view(body), get("https://api.example.com/items"), None)
     assert not (isinstance(spec, CursorPagination) and spec.cursor_param.in_ == "url")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "pagination",
+    [
+        {"mode": "auto"},  # the first request goes as configured: no page size is added
+        {"mode": "offset", "limit_param": None, "total": "total"},  # no page size is ever sent
+    ],
+)
+async def test_the_page_request_shows_a_limit_only_when_one_was_sent(
+    fresh_api: SampleAPI, pagination: dict[str, Any]
+) -> None:
+    # Before, page.request said limit 20 (the asked-for size, capped) for requests that sent none.
+    config = AppConfig.model_validate({"sources": {"items": {
+        "url": fresh_api.url + "/offset", "records": "items", "max_page_size": 20, "pagination": pagination,
+    }}})  # fmt: skip
+    async with open_app(config, "memory://") as app:
+        page = await list_page(app, source="items", page_size=100)
+    assert page.page.size == DEFAULT_PAGE_SIZE  # the API's own size: no limit reached it
+    assert page.page.request == {"offset": 0}
