@@ -4,7 +4,8 @@ the real `mcp.Client`, and every record reaches the result, its text and the sto
 - bodies only Python's ``json`` accepts (nothing is lost to a serialization error);
 - a negative total, how some APIs say "unknown" (paging goes on to the real end);
 - a body nested deeper than a tool result can carry (a clear error, not a crash);
-- ``Link`` headers written every way RFC 8288 allows (paging follows them all to the end).
+- ``Link`` headers written every way RFC 8288 allows (paging follows them all to the end);
+- a cursor template over a null next token (paging ends; no ``?cursor=None``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ BODIES = {
 
 
 UNKNOWN_TOTAL_RECORDS = 120
+CURSOR_RECORDS = 7
 
 ODD_LINKS = [  # page N's Link header, for pages of 10 records; {next} is page N + 1's URL
     '<{next}>; REL="Next"',  # names and relation types are case-insensitive
@@ -81,8 +83,21 @@ class _Upstream(SampleAPI):
             headers = {"Link": link} if link else {}
             return JSONResponse({"items": [{"id": i} for i in ids]}, headers=headers)
 
+        async def null_token(request: Request) -> JSONResponse:
+            # Twitter-style meta.next_token, null on the last page; an unknown cursor is a 400.
+            cursor = request.query_params.get("cursor", "t0")
+            if not (cursor.startswith("t") and cursor[1:].isdigit()):
+                return JSONResponse({"error": f"invalid cursor {cursor!r}"}, status_code=400)
+            start = int(cursor[1:])
+            end = min(start + 3, CURSOR_RECORDS)
+            token = f"t{end}" if end < CURSOR_RECORDS else None
+            return JSONResponse(
+                {"data": [{"id": i} for i in range(start + 1, end + 1)], "meta": {"next_token": token}}
+            )
+
         self.app = Starlette(
             routes=[
+                Route("/null-token", null_token),
                 Route("/odd-links", odd_links),
                 Route("/unknown-total", unknown_total),
                 Route("/unknown-pages", unknown_total),
@@ -133,6 +148,10 @@ async def client(upstream: _Upstream) -> AsyncIterator[Client]:
                         "total_pages": "total_pages",
                         "page_size": 50,
                     },
+                },
+                "null_token": {
+                    "url": f"{upstream.url}/null-token",
+                    "pagination": {"mode": "cursor", "next": {"template": "{{ response.meta.next_token }}"}},
                 },
             }
         }
@@ -193,3 +212,17 @@ async def test_link_headers_written_every_way_the_rfc_allows_are_followed_to_the
     drained = structured(await client.call_tool("fetch_all", {"source": source}))
     assert [record["id"] for record in drained["records"]] == list(range(1, 10 * len(ODD_LINKS) + 1))
     assert drained["pages"] == len(ODD_LINKS) and drained["complete"] is True
+
+
+@pytest.mark.anyio
+async def test_a_template_cursor_over_a_null_next_token_ends_paging(client: Client) -> None:
+    # The null rendered as "None" and was sent as ?cursor=None: a 400 here, repeated records
+    # on an API that starts over at an unknown cursor.
+    drained = structured(await client.call_tool("fetch_all", {"source": "null_token"}))
+    assert [record["id"] for record in drained["records"]] == list(range(1, CURSOR_RECORDS + 1))
+    assert drained["complete"] is True and drained["error"] is None and drained["pages"] == 3
+
+    page = structured(await client.call_tool("list_page", {"source": "null_token"}))
+    while page["next_cursor"]:
+        page = structured(await client.call_tool("list_page", {"cursor": page["next_cursor"]}))
+    assert page["page"]["number"] == 3 and page["has_more"] is False

@@ -847,6 +847,33 @@ def test_template_cursor_over_a_missing_value_ends_paging(template: str, body: d
     assert pagination.next_state(view(body), State()).next is None
 
 
+@pytest.mark.parametrize("value", [None, False, ""])
+def test_template_cursor_over_a_null_or_false_value_ends_paging(value: Any) -> None:
+    # A null rendered as the text "None" was sent as the next cursor (?cursor=None).
+    pagination = CursorPagination.model_validate({"next": {"template": "{{ response.meta.next_token }}"}})
+    body = {"data": records_of(2), "meta": {"next_token": value}}
+    step = pagination.next_state(view(body), State())
+    assert step.next is None and "no next cursor" in (step.reason or "")
+
+
+def test_stop_condition_over_a_null_value_does_not_stop() -> None:
+    pagination = make("cursor", stop_condition="{{ response.done }}")
+    body = {"data": records_of(5), "done": None, "next": "c"}
+    assert pagination.next_state(view(body), PAGE_STATE["cursor"]).next is not None
+
+
+def test_value_template_renders_a_null_variable_empty_not_as_none() -> None:
+    pagination = CursorPagination.model_validate(
+        {
+            "next": {"body": "next"},
+            "cursor_param": {"in": "query", "name": "after", "template": "{{ value }}:{{ page_size }}"},
+        }
+    )
+    prepared = request()
+    pagination.apply(prepared, State(cursor="abc", page_size=None, offset=0))
+    assert prepared.query == {"after": "abc:"}
+
+
 def test_cursor_mode_drains_a_token_api_exactly() -> None:
     total = 95
 

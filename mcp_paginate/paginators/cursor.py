@@ -47,7 +47,8 @@ class NextCursor(BaseModel):
         default=None,
         description=(
             "Sandboxed Jinja template rendering the cursor, e.g. \"{{ last_records[-1]['key'] }}\"; "
-            "variables: response, headers, last_records, page_number, records_so_far."
+            "variables: response, headers, last_records, page_number, records_so_far. A missing, null "
+            "or false value renders empty, which ends paging."
         ),
     )
 
