@@ -289,7 +289,7 @@ class Engine:
             state = pagination.first_state(state.page_size)
         if not isinstance(pagination, AutoPagination):
             revealed = state
-            if state.cursor is not None and "{secret:" in state.cursor:
+            if isinstance(state.cursor, str) and "{secret:" in state.cursor:
                 revealed = state.model_copy(update={"cursor": self.app.redactor.reveal(state.cursor)})
             try:
                 pagination.apply(request, revealed)
@@ -342,7 +342,7 @@ class Engine:
         following = step.next
         if following is None:
             return page
-        if following.cursor is not None:
+        if isinstance(following.cursor, str):
             # A next link may carry a key the source sent in its query: store it as a marker.
             concealed = self.app.redactor.conceal(following.cursor)
             if concealed != following.cursor:

@@ -5,7 +5,8 @@ the real `mcp.Client`, and every record reaches the result, its text and the sto
 - a negative total, how some APIs say "unknown" (paging goes on to the real end);
 - a body nested deeper than a tool result can carry (a clear error, not a crash);
 - ``Link`` headers written every way RFC 8288 allows (paging follows them all to the end);
-- a cursor template over a null next token (paging ends; no ``?cursor=None``).
+- a cursor template over a null next token (paging ends; no ``?cursor=None``);
+- a numeric cursor written into a JSON body (it stays a number).
 """
 
 from __future__ import annotations
@@ -95,9 +96,21 @@ class _Upstream(SampleAPI):
                 {"data": [{"id": i} for i in range(start + 1, end + 1)], "meta": {"next_token": token}}
             )
 
+        async def search(request: Request) -> JSONResponse:
+            # A POST search whose starting_after must be the integer id it handed out.
+            after = (await request.json()).get("starting_after", 0)
+            if type(after) is not int:
+                return JSONResponse(
+                    {"error": f"starting_after must be an integer, not {after!r}"}, status_code=400
+                )
+            ids = list(range(after + 1, min(after + 3, CURSOR_RECORDS) + 1))
+            next_id = ids[-1] if ids and ids[-1] < CURSOR_RECORDS else None
+            return JSONResponse({"data": [{"id": i} for i in ids], "next_id": next_id})
+
         self.app = Starlette(
             routes=[
                 Route("/null-token", null_token),
+                Route("/search", search, methods=["POST"]),
                 Route("/odd-links", odd_links),
                 Route("/unknown-total", unknown_total),
                 Route("/unknown-pages", unknown_total),
@@ -152,6 +165,26 @@ async def client(upstream: _Upstream) -> AsyncIterator[Client]:
                 "null_token": {
                     "url": f"{upstream.url}/null-token",
                     "pagination": {"mode": "cursor", "next": {"template": "{{ response.meta.next_token }}"}},
+                },
+                "search_next_id": {
+                    "url": f"{upstream.url}/search",
+                    "method": "POST",
+                    "body": {"q": "x"},
+                    "pagination": {
+                        "mode": "cursor",
+                        "next": {"body": "next_id"},
+                        "cursor_param": {"in": "body", "name": "starting_after"},
+                    },
+                },
+                "search_last_record": {
+                    "url": f"{upstream.url}/search",
+                    "method": "POST",
+                    "body": {"q": "x"},
+                    "pagination": {
+                        "mode": "cursor",
+                        "next": {"last_record": "id"},
+                        "cursor_param": {"in": "body", "name": "starting_after"},
+                    },
                 },
             }
         }
@@ -226,3 +259,16 @@ async def test_a_template_cursor_over_a_null_next_token_ends_paging(client: Clie
     while page["next_cursor"]:
         page = structured(await client.call_tool("list_page", {"cursor": page["next_cursor"]}))
     assert page["page"]["number"] == 3 and page["has_more"] is False
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("source", ["search_next_id", "search_last_record"])
+async def test_a_numeric_cursor_goes_into_a_json_body_as_a_number(client: Client, source: str) -> None:
+    drained = structured(await client.call_tool("fetch_all", {"source": source}))
+    assert [record["id"] for record in drained["records"]] == list(range(1, CURSOR_RECORDS + 1))
+    assert drained["complete"] is True and drained["error"] is None
+
+    first = structured(await client.call_tool("list_page", {"source": source}))
+    second = structured(await client.call_tool("list_page", {"cursor": first["next_cursor"]}))
+    assert [record["id"] for record in second["records"]] == [4, 5, 6]
+    assert second["page"]["request"]["cursor"] == 3

@@ -68,7 +68,12 @@ class NextCursor(BaseModel):
             compile_template(self.template)
         return self
 
-    def find(self, page: PageView) -> str | None:
+    def find(self, page: PageView) -> str | int | float | None:
+        """The next cursor in ``page``, or None when there is none (missing, null, false, empty).
+
+        A JSON number keeps its type (``starting_after = 3`` in a JSON body, not ``"3"``);
+        anything else is text.
+        """
         value: Any
         if self.body is not None:
             value = search(self.body, page.body)
@@ -83,6 +88,8 @@ class NextCursor(BaseModel):
             value = render_text(self.template, page.template_variables())
         if value is None or isinstance(value, bool):
             return None
+        if isinstance(value, int | float):
+            return value
         text = str(value).strip()
         return text or None
 
@@ -134,6 +141,6 @@ class CursorPagination(StopRules):
             return Step(None, None, "no next cursor in the response")
         if self.cursor_param.in_ == "url":
             # Resolve now so the stored state (and loop detection) sees absolute URLs.
-            cursor = urljoin(page.url, cursor)
+            cursor = urljoin(page.url, str(cursor))
         seen = (state.offset or 0) + len(page.records)
         return Step(state.model_copy(update={"cursor": cursor, "offset": seen}))
