@@ -223,6 +223,17 @@ def optional_option(value: Any) -> Any:
     return None if value is False else value
 
 
+def not_a_url(option: RequestOption | None, field: str) -> RequestOption | None:
+    """Refuse ``in='url'`` for anything but a cursor: an offset, page number or page size is
+    not a URL, and replacing the request URL with it requests the wrong path."""
+    if option is not None and option.in_ == "url":
+        raise ValueError(
+            f"{field} cannot be in='url': only cursor mode's cursor_param replaces the request URL "
+            "(next-links); send the value in='query', 'header' or 'body'"
+        )
+    return option
+
+
 def _check_path(value: str | None) -> str | None:
     if value is not None:
         compile_path(value)

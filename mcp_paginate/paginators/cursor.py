@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Literal
 from urllib.parse import urljoin
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from mcp_paginate.expressions import compile_path, compile_template, render_text, search
 from mcp_paginate.paginators.base import (
@@ -23,6 +23,7 @@ from mcp_paginate.paginators.base import (
     State,
     Step,
     StopRules,
+    not_a_url,
     optional_option,
 )
 
@@ -116,6 +117,11 @@ class CursorPagination(StopRules):
     @classmethod
     def _false_means_none(cls, value: Any) -> Any:
         return optional_option(value)
+
+    @field_validator("size_param")
+    @classmethod
+    def _no_url(cls, value: RequestOption | None, info: ValidationInfo) -> RequestOption | None:
+        return not_a_url(value, info.field_name or "a request option")
 
     def first_state(self, page_size: int | None) -> State:
         return State(cursor=self.start_cursor, page_size=page_size, offset=0)
