@@ -22,7 +22,13 @@ import anyio
 
 from mcp_paginate.app import AppContext
 from mcp_paginate.config import SourceConfig, param_text
-from mcp_paginate.errors import CursorError, InputError, PaginationLoopError, ResponseShapeError
+from mcp_paginate.errors import (
+    CursorError,
+    InputError,
+    PaginationLoopError,
+    ResponseShapeError,
+    UpstreamStatusError,
+)
 from mcp_paginate.http import OriginPolicy, RequestLog, origin_of
 from mcp_paginate.paginators import (
     AutoPagination,
@@ -46,6 +52,11 @@ __all__ = ["Engine", "Page", "Plan"]
 
 MAX_EMPTY_RUN = 3
 """Empty pages in a row, while the API says there is more, before paging stops."""
+
+PAST_THE_END_STATUSES = frozenset({400, 404, 416})
+"""How many APIs refuse a page past their last one (Django REST Framework: 404 "Invalid page.";
+others 400 "offset out of range" or 416): the end of the data when that page was only asked for
+to check a short page."""
 
 
 @dataclass
@@ -294,7 +305,7 @@ class Engine:
             state = pagination.first_state(state.page_size)
         if not isinstance(pagination, AutoPagination):
             revealed = state
-            if state.cursor is not None and "{secret:" in state.cursor:
+            if isinstance(state.cursor, str) and "{secret:" in state.cursor:
                 revealed = state.model_copy(update={"cursor": self.app.redactor.reveal(state.cursor)})
             try:
                 pagination.apply(request, revealed)
@@ -305,17 +316,22 @@ class Engine:
         if plan.policy.check(request.url, source=plan.name):
             request.headers = plan.policy.strip_credentials(request.headers)
         log = RequestLog()
-        async with plan.throttle.slot():
-            response = await self.app.http.send(
-                request,
-                plan.policy,
-                source=plan.name,
-                log=log,
-                on_rate_limited=plan.throttle.rate_limited,
-                sent=sent,
-                pool=plan.pool,
-                keepalive=plan.throttle.concurrency,
-            )
+        try:
+            async with plan.throttle.slot():
+                response = await self.app.http.send(
+                    request,
+                    plan.policy,
+                    source=plan.name,
+                    log=log,
+                    on_rate_limited=plan.throttle.rate_limited,
+                    sent=sent,
+                    pool=plan.pool,
+                    keepalive=plan.throttle.concurrency,
+                )
+        except UpstreamStatusError as exc:
+            if state.unconfirmed_short is None or exc.status not in PAST_THE_END_STATUSES:
+                raise
+            return _refused_probe(number, state, exc.status, log)
         records = extract_records(response.body, plan.records_path, source=plan.name, url=response.url)
         view = PageView(
             body=response.body,
@@ -359,7 +375,7 @@ class Engine:
         following = step.next
         if following is None:
             return page
-        if following.cursor is not None:
+        if isinstance(following.cursor, str):
             # A next link may carry a key the source sent in its query: store it as a marker.
             concealed = self.app.redactor.conceal(following.cursor)
             if concealed != following.cursor:
@@ -395,6 +411,25 @@ class Engine:
         plan.session = plan.session.model_copy(update={"pagination": concrete, "detected": detected})
         await self.app.store.put_session(plan.session)
         return concrete
+
+
+def _refused_probe(number: int, state: State, status: int, log: RequestLog) -> Page:
+    """The last page, empty: the API refused the page after a short one (``state`` is such a
+    probe, asked for in case the API caps its page size) as an API refuses a page past its end."""
+    note = (
+        f"the API answered {status} to page {number + 1}, asked for after a short page of "
+        f"{state.unconfirmed_short} records in case the API caps its page size; took that short "
+        "page as the last page"
+    )
+    return Page(
+        number=number,
+        state=state,
+        records=[],
+        next_state=None,
+        end_reason=f"the API answered {status} past the last page",
+        notes=[*log.notes(), note],
+        log=log,
+    )
 
 
 def _parse_pagination(

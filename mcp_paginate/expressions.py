@@ -62,12 +62,24 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
+def _null_empty(value: Any) -> Any:
+    """A JSON null renders as nothing, not as Python's ``None``."""
+    return "" if value is None else value
+
+
+def _null_or_false_empty(value: Any) -> Any:
+    """A JSON null or false renders as nothing: for a cursor template, "no next cursor"
+    (``{{ response.meta.next_token }}`` on the last page), never the text "None" sent as one."""
+    return "" if value is None or value is False else value
+
+
 # Templates may read the response, never call methods that mutate it or reach Python
 # internals. Missing fields render empty, even through chains such as
 # ``last_records[-1]['key']`` on an empty page (a missing field is normal in API
-# responses); StrictUndefined is used for value templates where empty is a bug.
-_environment = _Sandbox(autoescape=False, undefined=ChainableUndefined)
-_strict_environment = _Sandbox(autoescape=False, undefined=StrictUndefined)
+# responses), and so do null and false values; StrictUndefined is used for value templates
+# where a missing variable is a bug (a null one still renders empty there).
+_environment = _Sandbox(autoescape=False, undefined=ChainableUndefined, finalize=_null_or_false_empty)
+_strict_environment = _Sandbox(autoescape=False, undefined=StrictUndefined, finalize=_null_empty)
 
 
 _FIELDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
@@ -121,7 +133,8 @@ def compile_template(source: str, *, strict: bool = False) -> Any:
 
 
 def render_value(source: str, variables: dict[str, Any]) -> str:
-    """Render a value template (e.g. ``"{{ offset }},{{ page_size }}"``) to a string."""
+    """Render a value template (e.g. ``"{{ offset }},{{ page_size }}"``) to a string; a null
+    value renders empty, an undefined variable is an error."""
     try:
         return str(compile_template(source, strict=True).render(**variables))
     except Exception as exc:  # user code: TypeError, ZeroDivisionError... are its failures too
@@ -129,7 +142,8 @@ def render_value(source: str, variables: dict[str, Any]) -> str:
 
 
 def render_text(source: str, variables: dict[str, Any]) -> str:
-    """Render a template leniently: missing values render empty (cursor templates)."""
+    """Render a template leniently: missing, null and false values render empty (cursor
+    templates, where empty means "no next cursor")."""
     try:
         return str(compile_template(source).render(**variables))
     except Exception as exc:  # user code: TypeError, ZeroDivisionError... are its failures too

@@ -4,7 +4,10 @@ the real `mcp.Client`, and every record reaches the result, its text and the sto
 - bodies only Python's ``json`` accepts (nothing is lost to a serialization error);
 - a negative total, how some APIs say "unknown" (paging goes on to the real end);
 - a body nested deeper than a tool result can carry (a clear error, not a crash);
-- ``Link`` headers written every way RFC 8288 allows (paging follows them all to the end).
+- ``Link`` headers written every way RFC 8288 allows (paging follows them all to the end);
+- a cursor template over a null next token (paging ends; no ``?cursor=None``);
+- a numeric cursor written into a JSON body (it stays a number);
+- an API that answers past its end with 400/404/416 (the probe after a short page ends paging).
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ BODIES = {
 
 
 UNKNOWN_TOTAL_RECORDS = 120
+CURSOR_RECORDS = 7
+SHORT_RECORDS = 3
+PAST_END_STATUSES = [400, 404, 416, 403]
 
 ODD_LINKS = [  # page N's Link header, for pages of 10 records; {next} is page N + 1's URL
     '<{next}>; REL="Next"',  # names and relation types are case-insensitive
@@ -81,8 +87,48 @@ class _Upstream(SampleAPI):
             headers = {"Link": link} if link else {}
             return JSONResponse({"items": [{"id": i} for i in ids]}, headers=headers)
 
+        async def null_token(request: Request) -> JSONResponse:
+            # Twitter-style meta.next_token, null on the last page; an unknown cursor is a 400.
+            cursor = request.query_params.get("cursor", "t0")
+            if not (cursor.startswith("t") and cursor[1:].isdigit()):
+                return JSONResponse({"error": f"invalid cursor {cursor!r}"}, status_code=400)
+            start = int(cursor[1:])
+            end = min(start + 3, CURSOR_RECORDS)
+            token = f"t{end}" if end < CURSOR_RECORDS else None
+            return JSONResponse(
+                {"data": [{"id": i} for i in range(start + 1, end + 1)], "meta": {"next_token": token}}
+            )
+
+        async def search(request: Request) -> JSONResponse:
+            # A POST search whose starting_after must be the integer id it handed out.
+            after = (await request.json()).get("starting_after", 0)
+            if type(after) is not int:
+                return JSONResponse(
+                    {"error": f"starting_after must be an integer, not {after!r}"}, status_code=400
+                )
+            ids = list(range(after + 1, min(after + 3, CURSOR_RECORDS) + 1))
+            next_id = ids[-1] if ids and ids[-1] < CURSOR_RECORDS else None
+            return JSONResponse({"data": [{"id": i} for i in ids], "next_id": next_id})
+
+        async def past_end(request: Request) -> JSONResponse:
+            # SHORT_RECORDS records; asking past them is answered with the status in the path
+            # (Django REST Framework: 404 "Invalid page."; others 400 or 416).
+            status = int(request.path_params["status"])
+            size = int(request.query_params.get("limit", request.query_params.get("page_size", "10")))
+            if "page" in request.query_params:
+                offset = (int(request.query_params["page"]) - 1) * size
+            else:
+                offset = int(request.query_params.get("offset", "0"))
+            if offset >= SHORT_RECORDS:
+                return JSONResponse({"detail": "Invalid page."}, status_code=status)
+            ids = range(offset + 1, min(offset + size, SHORT_RECORDS) + 1)
+            return JSONResponse({"items": [{"id": i} for i in ids]})
+
         self.app = Starlette(
             routes=[
+                Route("/null-token", null_token),
+                Route("/search", search, methods=["POST"]),
+                Route("/past-end/{status:int}/{mode}", past_end),
                 Route("/odd-links", odd_links),
                 Route("/unknown-total", unknown_total),
                 Route("/unknown-pages", unknown_total),
@@ -134,6 +180,39 @@ async def client(upstream: _Upstream) -> AsyncIterator[Client]:
                         "page_size": 50,
                     },
                 },
+                "null_token": {
+                    "url": f"{upstream.url}/null-token",
+                    "pagination": {"mode": "cursor", "next": {"template": "{{ response.meta.next_token }}"}},
+                },
+                "search_next_id": {
+                    "url": f"{upstream.url}/search",
+                    "method": "POST",
+                    "body": {"q": "x"},
+                    "pagination": {
+                        "mode": "cursor",
+                        "next": {"body": "next_id"},
+                        "cursor_param": {"in": "body", "name": "starting_after"},
+                    },
+                },
+                "search_last_record": {
+                    "url": f"{upstream.url}/search",
+                    "method": "POST",
+                    "body": {"q": "x"},
+                    "pagination": {
+                        "mode": "cursor",
+                        "next": {"last_record": "id"},
+                        "cursor_param": {"in": "body", "name": "starting_after"},
+                    },
+                },
+            }
+            | {
+                f"past_end_{status}_{mode}": {
+                    "url": f"{upstream.url}/past-end/{status}/{mode}",
+                    "records": "items",
+                    "pagination": {"mode": mode, "page_size": 10},
+                }
+                for status in PAST_END_STATUSES
+                for mode in ("offset", "page")
             }
         }
     )
@@ -193,3 +272,60 @@ async def test_link_headers_written_every_way_the_rfc_allows_are_followed_to_the
     drained = structured(await client.call_tool("fetch_all", {"source": source}))
     assert [record["id"] for record in drained["records"]] == list(range(1, 10 * len(ODD_LINKS) + 1))
     assert drained["pages"] == len(ODD_LINKS) and drained["complete"] is True
+
+
+@pytest.mark.anyio
+async def test_a_template_cursor_over_a_null_next_token_ends_paging(client: Client) -> None:
+    # The null rendered as "None" and was sent as ?cursor=None: a 400 here, repeated records
+    # on an API that starts over at an unknown cursor.
+    drained = structured(await client.call_tool("fetch_all", {"source": "null_token"}))
+    assert [record["id"] for record in drained["records"]] == list(range(1, CURSOR_RECORDS + 1))
+    assert drained["complete"] is True and drained["error"] is None and drained["pages"] == 3
+
+    page = structured(await client.call_tool("list_page", {"source": "null_token"}))
+    while page["next_cursor"]:
+        page = structured(await client.call_tool("list_page", {"cursor": page["next_cursor"]}))
+    assert page["page"]["number"] == 3 and page["has_more"] is False
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("source", ["search_next_id", "search_last_record"])
+async def test_a_numeric_cursor_goes_into_a_json_body_as_a_number(client: Client, source: str) -> None:
+    drained = structured(await client.call_tool("fetch_all", {"source": source}))
+    assert [record["id"] for record in drained["records"]] == list(range(1, CURSOR_RECORDS + 1))
+    assert drained["complete"] is True and drained["error"] is None
+
+    first = structured(await client.call_tool("list_page", {"source": source}))
+    second = structured(await client.call_tool("list_page", {"cursor": first["next_cursor"]}))
+    assert [record["id"] for record in second["records"]] == [4, 5, 6]
+    assert second["page"]["request"]["cursor"] == 3
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["offset", "page"])
+@pytest.mark.parametrize("status", [400, 404, 416])
+async def test_a_refused_probe_after_a_short_page_is_the_end_of_the_data(
+    client: Client, status: int, mode: str
+) -> None:
+    # Asked 10, got 3: the next page is asked for in case the API caps its page size. An API
+    # that answers past its end with 404 (DRF's "Invalid page."), 400 or 416 has said it ended.
+    source = f"past_end_{status}_{mode}"
+    drained = structured(await client.call_tool("fetch_all", {"source": source}))
+    assert [record["id"] for record in drained["records"]] == list(range(1, SHORT_RECORDS + 1))
+    assert drained["complete"] is True and drained["stop_reason"] == "exhausted"
+    assert drained["error"] is None and drained["next_cursor"] is None
+    assert any(f"answered {status}" in note and "last page" in note for note in drained["notes"])
+
+    first = structured(await client.call_tool("list_page", {"source": source}))
+    assert len(first["records"]) == SHORT_RECORDS and first["has_more"] is True
+    probe = structured(await client.call_tool("list_page", {"cursor": first["next_cursor"]}))
+    assert probe["records"] == [] and probe["has_more"] is False and probe["next_cursor"] is None
+    assert any(f"answered {status}" in note for note in probe["notes"])
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["offset", "page"])
+async def test_a_probe_refused_for_another_reason_is_still_an_error(client: Client, mode: str) -> None:
+    drained = structured(await client.call_tool("fetch_all", {"source": f"past_end_403_{mode}"}))
+    assert drained["complete"] is False and drained["stop_reason"] == "error"
+    assert "403" in drained["error"]

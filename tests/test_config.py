@@ -333,6 +333,11 @@ def test_params_with_none_values_count_as_not_given(tmp_path: Path) -> None:
             "offset_param",
             "needs a 'name'",
         ),
+        (
+            'url = "https://x.test/a"\npagination = { mode = "page", page_param = { in = "url" } }\n',
+            "page_param",
+            "page_param cannot be in='url'",
+        ),
         ('url = "https://x.test/a"\nunknown_key = 1\n', "unknown_key", "Extra inputs"),
         ('description = "no url"\n', "url", "Field required"),
         ('preset = "stripe"\n', "(table)", "unknown preset"),

@@ -482,6 +482,14 @@ async def test_invalid_pagination_spec_is_an_input_error(app: AppContext) -> Non
 
 
 @pytest.mark.anyio
+async def test_a_pagination_argument_with_an_offset_in_the_url_is_an_input_error(app: AppContext) -> None:
+    with pytest.raises(InputError, match="offset_param cannot be in='url'"):
+        await tools.list_page(
+            app, source="offset_total", pagination={"mode": "offset", "offset_param": {"in": "url"}}
+        )
+
+
+@pytest.mark.anyio
 async def test_ad_hoc_request_to_a_host_not_allowed_is_refused(app: AppContext) -> None:
     with pytest.raises(InputError, match="allowed"):
         await tools.list_page(app, request={"url": "https://api.example.test/items"})

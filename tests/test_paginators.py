@@ -337,6 +337,32 @@ def test_cursor_into_json_body_by_dotted_path() -> None:
     assert prepared.body == {"query": "x", "paging": {"after": "c2"}}
 
 
+@pytest.mark.parametrize("next_cursor", [{"body": "next_id"}, {"last_record": "id"}])
+def test_a_numeric_cursor_keeps_its_json_type_in_a_body_and_is_text_in_a_query(
+    next_cursor: dict[str, str],
+) -> None:
+    body_cursor = CursorPagination.model_validate(
+        {"next": next_cursor, "cursor_param": {"in": "body", "name": "starting_after"}}
+    )
+    step = body_cursor.next_state(view({"data": records_of(3), "next_id": 3}), State(offset=0))
+    assert step.next is not None and step.next.cursor == 3
+    stored = State.model_validate_json(step.next.model_dump_json())
+    assert stored == step.next and stored.cursor == 3
+    prepared = PreparedRequest(method="POST", url=BASE, body={"q": "x"})
+    body_cursor.apply(prepared, stored)
+    assert prepared.body == {"q": "x", "starting_after": 3}
+    query_cursor = CursorPagination.model_validate(
+        {"next": next_cursor, "cursor_param": {"in": "query", "name": "starting_after"}}
+    )
+    prepared = request()
+    query_cursor.apply(prepared, stored)
+    assert prepared.query == {"starting_after": "3"}
+
+
+def test_a_state_stored_with_a_text_cursor_still_loads_as_text() -> None:
+    assert State.model_validate_json('{"offset": 10, "cursor": "30"}').cursor == "30"
+
+
 def test_setting_a_body_path_on_a_non_object_body_is_refused() -> None:
     prepared = PreparedRequest(method="POST", url=BASE, body=[1, 2])
     with pytest.raises(ValueError, match="not a JSON object"):
@@ -755,7 +781,10 @@ def test_missing_or_empty_body_cursor_ends_paging(missing: dict[str, Any]) -> No
 def test_numeric_cursor_is_sent_as_text_and_false_means_none() -> None:
     pagination = CursorPagination(next=NextCursor(body="next"))
     step = pagination.next_state(view({"data": records_of(1), "next": 1234}), State())
-    assert step.next is not None and step.next.cursor == "1234"
+    assert step.next is not None and step.next.cursor == 1234
+    prepared = request()
+    pagination.apply(prepared, step.next)
+    assert prepared.query == {"cursor": "1234"}
     assert pagination.next_state(view({"data": records_of(1), "next": False}), State()).next is None
 
 
@@ -791,7 +820,7 @@ def test_cursor_from_last_record_starting_after_style() -> None:
     )
     body = {"data": records_of(10, 20), "has_more": True}
     step = pagination.next_state(view(body), State(offset=20))
-    assert step.next is not None and step.next.cursor == "30"
+    assert step.next is not None and step.next.cursor == 30
     prepared = request()
     pagination.apply(prepared, step.next)
     assert prepared.query == {"starting_after": "30"}
@@ -845,6 +874,33 @@ def test_template_cursor_that_renders_empty_ends_paging() -> None:
 def test_template_cursor_over_a_missing_value_ends_paging(template: str, body: dict[str, Any]) -> None:
     pagination = CursorPagination.model_validate({"next": {"template": template}})
     assert pagination.next_state(view(body), State()).next is None
+
+
+@pytest.mark.parametrize("value", [None, False, ""])
+def test_template_cursor_over_a_null_or_false_value_ends_paging(value: Any) -> None:
+    # A null rendered as the text "None" was sent as the next cursor (?cursor=None).
+    pagination = CursorPagination.model_validate({"next": {"template": "{{ response.meta.next_token }}"}})
+    body = {"data": records_of(2), "meta": {"next_token": value}}
+    step = pagination.next_state(view(body), State())
+    assert step.next is None and "no next cursor" in (step.reason or "")
+
+
+def test_stop_condition_over_a_null_value_does_not_stop() -> None:
+    pagination = make("cursor", stop_condition="{{ response.done }}")
+    body = {"data": records_of(5), "done": None, "next": "c"}
+    assert pagination.next_state(view(body), PAGE_STATE["cursor"]).next is not None
+
+
+def test_value_template_renders_a_null_variable_empty_not_as_none() -> None:
+    pagination = CursorPagination.model_validate(
+        {
+            "next": {"body": "next"},
+            "cursor_param": {"in": "query", "name": "after", "template": "{{ value }}:{{ page_size }}"},
+        }
+    )
+    prepared = request()
+    pagination.apply(prepared, State(cursor="abc", page_size=None, offset=0))
+    assert prepared.query == {"after": "abc:"}
 
 
 def test_cursor_mode_drains_a_token_api_exactly() -> None:
@@ -1018,6 +1074,14 @@ def test_auto_falls_back_to_a_single_page() -> None:
         (
             {"mode": "offset", "offset_param": {"in": "query", "name": "o", "template": "{% if %}"}},
             "template",
+        ),
+        ({"mode": "offset", "offset_param": {"in": "url"}}, "offset_param cannot be in='url'"),
+        ({"mode": "offset", "limit_param": {"in": "url"}}, "limit_param cannot be in='url'"),
+        ({"mode": "page", "page_param": {"in": "url"}}, "page_param cannot be in='url'"),
+        ({"mode": "page", "size_param": {"in": "url"}}, "size_param cannot be in='url'"),
+        (
+            {"mode": "cursor", "next": {"body": "n"}, "size_param": {"in": "url"}},
+            "size_param cannot be in='url'",
         ),
         ({"mode": "page", "start_page": -1}, "greater than or equal to 0"),
         ({"mode": "offset", "start_offset": -5}, "greater than or equal to 0"),

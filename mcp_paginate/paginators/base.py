@@ -64,7 +64,8 @@ class RequestOption(BaseModel):
         return self
 
     def inject(self, request: PreparedRequest, value: Any, variables: dict[str, Any]) -> None:
-        """Put value (or its rendered template) where this option says."""
+        """Put value (or its rendered template) where this option says: as text in a query,
+        header or URL; as it is (a number stays a number) in a JSON body."""
         if self.template is not None:
             value = render_value(self.template, {**variables, "value": value})
         if self.in_ == "url":
@@ -85,13 +86,15 @@ class State(BaseModel):
 
     Stored per page in a session. ``offset`` is the count of records before the page
     in every mode that knows it (page mode too, so totals work under silent caps).
+    ``cursor`` keeps the JSON type the API gave it: a number read from the body stays a
+    number, so a JSON body gets ``3`` back, not ``"3"`` (query and header values are text).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     offset: int | None = None
     page: int | None = None
-    cursor: str | None = None
+    cursor: str | int | float | None = None
     page_size: int | None = None
     learned_page_size: int | None = None
     unconfirmed_short: int | None = None
@@ -221,6 +224,17 @@ _SIGNAL_DOC = "JMESPath expression into the response body"
 def optional_option(value: Any) -> Any:
     """TOML has no null: ``limit_param = false`` means "do not send it"."""
     return None if value is False else value
+
+
+def not_a_url(option: RequestOption | None, field: str) -> RequestOption | None:
+    """Refuse ``in='url'`` for anything but a cursor: an offset, page number or page size is
+    not a URL, and replacing the request URL with it requests the wrong path."""
+    if option is not None and option.in_ == "url":
+        raise ValueError(
+            f"{field} cannot be in='url': only cursor mode's cursor_param replaces the request URL "
+            "(next-links); send the value in='query', 'header' or 'body'"
+        )
+    return option
 
 
 def _check_path(value: str | None) -> str | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Literal
 from urllib.parse import urljoin
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from mcp_paginate.expressions import compile_path, compile_template, render_text, search
 from mcp_paginate.paginators.base import (
@@ -23,6 +23,7 @@ from mcp_paginate.paginators.base import (
     State,
     Step,
     StopRules,
+    not_a_url,
     optional_option,
 )
 
@@ -47,7 +48,8 @@ class NextCursor(BaseModel):
         default=None,
         description=(
             "Sandboxed Jinja template rendering the cursor, e.g. \"{{ last_records[-1]['key'] }}\"; "
-            "variables: response, headers, last_records, page_number, records_so_far."
+            "variables: response, headers, last_records, page_number, records_so_far. A missing, null "
+            "or false value renders empty, which ends paging."
         ),
     )
 
@@ -67,7 +69,12 @@ class NextCursor(BaseModel):
             compile_template(self.template)
         return self
 
-    def find(self, page: PageView) -> str | None:
+    def find(self, page: PageView) -> str | int | float | None:
+        """The next cursor in ``page``, or None when there is none (missing, null, false, empty).
+
+        A JSON number keeps its type (``starting_after = 3`` in a JSON body, not ``"3"``);
+        anything else is text.
+        """
         value: Any
         if self.body is not None:
             value = search(self.body, page.body)
@@ -82,6 +89,8 @@ class NextCursor(BaseModel):
             value = render_text(self.template, page.template_variables())
         if value is None or isinstance(value, bool):
             return None
+        if isinstance(value, int | float):
+            return value
         text = str(value).strip()
         return text or None
 
@@ -109,6 +118,11 @@ class CursorPagination(StopRules):
     def _false_means_none(cls, value: Any) -> Any:
         return optional_option(value)
 
+    @field_validator("size_param")
+    @classmethod
+    def _no_url(cls, value: RequestOption | None, info: ValidationInfo) -> RequestOption | None:
+        return not_a_url(value, info.field_name or "a request option")
+
     def first_state(self, page_size: int | None) -> State:
         return State(cursor=self.start_cursor, page_size=page_size, offset=0)
 
@@ -133,6 +147,6 @@ class CursorPagination(StopRules):
             return Step(None, None, "no next cursor in the response")
         if self.cursor_param.in_ == "url":
             # Resolve now so the stored state (and loop detection) sees absolute URLs.
-            cursor = urljoin(page.url, cursor)
+            cursor = urljoin(page.url, str(cursor))
         seen = (state.offset or 0) + len(page.records)
         return Step(state.model_copy(update={"cursor": cursor, "offset": seen}))

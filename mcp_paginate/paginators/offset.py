@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from mcp_paginate.errors import PaginationLoopError
 from mcp_paginate.paginators.base import (
@@ -20,6 +20,7 @@ from mcp_paginate.paginators.base import (
     Step,
     StopRules,
     _check_path,
+    not_a_url,
     optional_option,
     read_count,
     read_int,
@@ -60,6 +61,11 @@ class OffsetPagination(StopRules):
     @classmethod
     def _false_means_none(cls, value: Any) -> Any:
         return optional_option(value)
+
+    @field_validator("limit_param", "offset_param")
+    @classmethod
+    def _no_url(cls, value: RequestOption | None, info: ValidationInfo) -> RequestOption | None:
+        return not_a_url(value, info.field_name or "a request option")
 
     def first_state(self, page_size: int | None) -> State:
         return State(offset=self.start_offset, page_size=page_size)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from mcp_paginate.paginators.base import (
     PageView,
@@ -14,6 +14,7 @@ from mcp_paginate.paginators.base import (
     Step,
     StopRules,
     _check_path,
+    not_a_url,
     optional_option,
     read_count,
     short_page_rule,
@@ -50,6 +51,11 @@ class PagePagination(StopRules):
     @classmethod
     def _false_means_none(cls, value: Any) -> Any:
         return optional_option(value)
+
+    @field_validator("size_param", "page_param")
+    @classmethod
+    def _no_url(cls, value: RequestOption | None, info: ValidationInfo) -> RequestOption | None:
+        return not_a_url(value, info.field_name or "a request option")
 
     def first_state(self, page_size: int | None) -> State:
         return State(page=self.start_page, offset=0, page_size=page_size)
