@@ -56,6 +56,7 @@ from mcp_paginate.errors import (
     UpstreamStatusError,
 )
 from mcp_paginate.paginators import PreparedRequest
+from mcp_paginate.redaction import Redactor
 
 __all__ = [
     "CREDENTIAL_HEADERS",
@@ -97,6 +98,7 @@ _CREDENTIAL_WORDS = (
 )
 _MAX_REDIRECTS = 5
 _UPSTREAM_MESSAGE_CHARS = 300
+_START_BYTES = 65536  # of a body that is not JSON, decoded to quote its start (secrets masked whole)
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _SHARED_ADDRESS_SPACE = ipaddress.IPv4Network("100.64.0.0/10")
 
@@ -438,8 +440,9 @@ def parse_retry_after(value: str | None, cap: float) -> float | None:
     return max(0.0, min(seconds, cap))
 
 
-def upstream_message(text: str) -> str:
-    """A short, single-line excerpt of an upstream error body."""
+def upstream_message(text: str, redactor: Redactor | None = None) -> str:
+    """A short, single-line excerpt of an upstream error body, its secrets masked before it is cut
+    (a key the cut went through would otherwise show in part, where no redaction finds it)."""
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):
@@ -452,10 +455,7 @@ def upstream_message(text: str) -> str:
                     value = value["message"]
                 text = value if isinstance(value, str) else json.dumps(value, default=str)
                 break
-    text = " ".join(text.split())
-    if len(text) > _UPSTREAM_MESSAGE_CHARS:
-        text = text[:_UPSTREAM_MESSAGE_CHARS] + "…"
-    return text
+    return (redactor or Redactor()).shorten(" ".join(text.split()), _UPSTREAM_MESSAGE_CHARS)
 
 
 class _NoCookies(CookieJar):
@@ -493,9 +493,13 @@ class HttpClient:
     """
 
     def __init__(
-        self, retry: RetryPolicy | None = None, transport: httpx2.AsyncBaseTransport | None = None
+        self,
+        retry: RetryPolicy | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.retry = retry or RetryPolicy()
+        self.redactor = redactor or Redactor()  # masks secrets in upstream text before it is cut
         self._transport = transport  # one given (tests): a single client around it
         self._clients: dict[str, httpx2.AsyncClient] = {}
         # Shared by the pools, and made now: loading the CA certificates takes tens of milliseconds,
@@ -718,7 +722,7 @@ class HttpClient:
     def _parse(self, raw: _Raw, source: str | None) -> HttpResponse:
         status, headers, content, url = raw.status, raw.headers, raw.content, raw.url
         if status >= 400:
-            message = upstream_message(content.decode("utf-8", "replace"))
+            message = upstream_message(content.decode("utf-8", "replace"), self.redactor)
             retry_after = parse_retry_after(headers.get("retry-after"), self.retry.retry_after_cap)
             error: PaginateError = UpstreamStatusError(
                 f"upstream answered {status} for {_display(url)}: {message or '(empty body)'}",
@@ -746,9 +750,10 @@ class HttpClient:
                 ) from None
             except ValueError:
                 kind = headers.get("content-type", "unknown content type")
+                start = self.redactor.shorten(content[:_START_BYTES].decode("utf-8", "replace"), 60)
                 error = ResponseShapeError(
                     f"response from {_display(url)} is not JSON ({kind}, {len(content):,} bytes, starts "
-                    f"{content[:60].decode('utf-8', 'replace')!r})",
+                    f"{start!r})",
                     source=source,
                     url=url,
                 )

@@ -6,6 +6,7 @@ It is applied where text leaves: tool errors, notes, logs and CLI output.
 
 A secret is masked in every form text may carry it: as it is, percent-encoded for a path,
 a query or a form (``%2B`` or ``%2b``: either case), and JSON-escaped (``\\/``, ``\\u00e9``).
+`Redactor.shorten` masks before it cuts, so a secret across the cut is never half shown.
 
 Secrets that came from a named variable can also be *concealed*: replaced by a marker such as
 ``{secret:GITHUB_TOKEN}`` that `Redactor.reveal` turns back into the value. The engine conceals
@@ -82,6 +83,7 @@ class Redactor:
         self._pattern: re.Pattern[str] | None = None
         self._markers: dict[str, str] = {}  # marker -> the text it stands for
         self._by_text: dict[str, str] = {}  # text (escapes in upper case) -> its marker
+        self._longest = 0  # the longest form's length
         self._concealable: re.Pattern[str] | None = None
         self._lock = threading.Lock()
         for secret in secrets or []:
@@ -108,6 +110,7 @@ class Redactor:
             forms: set[str] = set()
             for each in self._secrets:
                 forms.update(_encodings(each).values(), _json_escapes(each))
+            self._longest = max(map(len, forms))
             self._pattern = _alternation(forms)
 
     def conceal(self, text: str) -> str:
@@ -129,6 +132,22 @@ class Redactor:
         """``text`` with every secret, in any of its forms, replaced by ``[REDACTED]``."""
         pattern = self._pattern
         return text if pattern is None else pattern.sub(REDACTED, text)
+
+    def shorten(self, text: str, limit: int) -> str:
+        """`redact`, then cut to ``limit`` characters (marked ``…``); a secret that the cut would
+        go through is masked whole, never shown in part."""
+        pattern = self._pattern
+        if len(text) <= limit:
+            return self.redact(text)
+        end = limit
+        if pattern is not None:
+            # Only a window is searched: an error body may be megabytes long.
+            window = text[: limit + self._longest]
+            for match in pattern.finditer(window):
+                if match.start() >= limit:
+                    break
+                end = max(end, match.end())
+        return self.redact(text[:end]) + ("…" if end < len(text) else "")
 
     def redact_any(self, value: Any) -> Any:
         """Redact strings inside a JSON-like value."""

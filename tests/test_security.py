@@ -839,6 +839,25 @@ async def test_a_query_key_echoed_into_next_links_is_not_stored(
     assert QUERY_SECRET.encode() not in store_bytes(db)
 
 
+@pytest.mark.parametrize("into_the_key", [4, 10, len(SAMPLE_KEY) - 1])
+async def test_an_error_message_trimmed_through_an_echoed_key_shows_none_of_it(into_the_key: int) -> None:
+    echoed = "bad key None; auth Bearer "  # what /echo says before the key
+    pad = 300 - len(echoed) - into_the_key  # the upstream message is trimmed at 300 characters
+    with Recorder() as recorder:
+        source = {
+            "url": recorder.url + "/echo/401",
+            "headers": {"Authorization": "Bearer ${SAMPLE_KEY}"},
+            "query": {"pad": str(pad)},
+            "pagination": {"mode": "none"},
+        }
+        async with connect(config_of({"echo": source})) as client:
+            failed = error_text(await client.call_tool("list_page", {"source": "echo"}))
+            stopped = structured(await client.call_tool("fetch_all", {"source": "echo"}))
+    for shown in (failed, stopped["error"] or ""):
+        assert "x" * pad + echoed + "[REDACTED]" in shown, shown
+        assert SAMPLE_KEY[:4] not in shown.replace("x" * pad, ""), shown
+
+
 async def test_a_key_echoed_percent_encoded_in_an_error_is_masked_everywhere(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
