@@ -299,6 +299,9 @@ class Engine:
                 ) from None
         if plan.policy.check(request.url, source=plan.name):
             request.headers = plan.policy.strip_credentials(request.headers)
+            plan.policy.refuse_secrets(
+                request.url, request.query, request.body, self.app.redactor, source=plan.name
+            )
         log = RequestLog()
         async with plan.throttle.slot():
             response = await self.app.http.send(

@@ -10,7 +10,8 @@
   its answer cannot hold a request open;
 - a cap on the bytes read from a response (the body is streamed and abandoned past it);
 - redirects followed only where `OriginPolicy` allows, with credentials dropped when the
-  origin changes, and never a request body re-sent to another origin;
+  origin changes, never a request body re-sent to another origin, and no URL carrying a
+  secret sent there (`OriginPolicy.refuse_secrets`, which next-links go through too);
 - no cookie jar: a ``Set-Cookie`` from one API is never sent anywhere (the client is shared
   by every source and caller);
 - transport exceptions translated to `mcp_paginate.errors` (``raise ... from exc``); a request
@@ -36,7 +37,7 @@ import socket
 import ssl
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
 from http.cookiejar import Cookie, CookieJar
@@ -297,6 +298,37 @@ class OriginPolicy:
     def strip_credentials(self, headers: dict[str, str]) -> dict[str, str]:
         """The headers without anything that may carry a credential."""
         return {k: v for k, v in headers.items() if not _is_credential(k, self.secret_headers)}
+
+    def refuse_secrets(
+        self,
+        url: str,
+        query: Mapping[str, str] | None,
+        body: Any,
+        redactor: Redactor,
+        *,
+        source: str | None = None,
+    ) -> None:
+        """Before a request leaves the home origin: fail closed if a secret, in any form, is in
+        its URL, query or body. Credential headers can be dropped (`strip_credentials`); a key an
+        API copied into a next link or redirect, or a body holding one, cannot.
+
+        Raises:
+            HostNotAllowedError: a secret would go to another origin (nothing is sent).
+        """
+        carried = []
+        if redactor.found(url) or any(redactor.found(f"{k}={v}") for k, v in (query or {}).items()):
+            carried.append("URL")
+        if body is not None and redactor.found(json.dumps(body, ensure_ascii=False, default=str)):
+            carried.append("body")
+        if carried:
+            host, port = _host_port(url)
+            raise HostNotAllowedError(
+                f"refusing to send a request to {_netloc(host, port)}: its {' and '.join(carried)} would "
+                f"carry a secret of this source to another origin than {self.home} (credentials are never "
+                "sent elsewhere). The pages read so far are kept; to page past here, the source must send "
+                "its key in a header (headers are dropped for other origins), not in the query or body",
+                source=source,
+            )
 
 
 def _same_host(entry: str, host: str) -> bool:
@@ -618,6 +650,7 @@ class HttpClient:
                     method, body = "GET", None
                 if policy.check(target, source=source):
                     headers = policy.strip_credentials(headers)
+                    policy.refuse_secrets(target, None, None, self.redactor, source=source)
                     if body is not None:
                         raise HostNotAllowedError(
                             f"{_display(raw.url)} redirected a {method} to another origin "

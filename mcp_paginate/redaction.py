@@ -149,6 +149,11 @@ class Redactor:
                 end = max(end, match.end())
         return self.redact(text[:end]) + ("…" if end < len(text) else "")
 
+    def found(self, text: str) -> bool:
+        """Whether ``text`` holds a secret in any of its forms."""
+        pattern = self._pattern
+        return pattern is not None and pattern.search(text) is not None
+
     def redact_any(self, value: Any) -> Any:
         """Redact strings inside a JSON-like value."""
         if self._pattern is None:

@@ -512,6 +512,55 @@ async def test_next_link_to_an_allowed_host_drops_every_credential_header(fresh_
     assert_no_secret(json.dumps(headers), "the request to the other origin")
 
 
+async def test_next_link_to_an_allowed_host_carrying_a_query_key_is_refused_and_the_page_kept(
+    fresh_api: SampleAPI,
+) -> None:
+    with Recorder("127.0.0.2") as evil:
+        fresh_api.faults = FaultPlan(evil_next_url=evil.url)  # path and query kept: the key too
+        source = {**LINK_WITH_KEY, "url": fresh_api.url + "/link"}
+        async with connect(config_of({"link": source}, allowed_hosts=[evil.netloc])) as client:
+            data = structured(await client.call_tool("fetch_all", {"source": "link"}))
+            again = await client.call_tool("list_page", {"cursor": data["next_cursor"]})
+    assert evil.seen == []
+    assert data["stop_reason"] == "error" and ids(data["records"]) == ALL_IDS[:10]
+    assert "refusing" in data["error"] and evil.netloc in data["error"] and "URL" in data["error"]
+    assert "refusing" in error_text(again)  # the cursor still reads that page, and still refuses
+    assert_no_secret(all_text(again) + json.dumps(data), "the refusal")
+
+
+@pytest.mark.parametrize("token", ["${BODY_SECRET}", "not-a-secret"])
+async def test_next_link_to_an_allowed_host_never_carries_a_secret_in_a_post_body(token: str) -> None:
+    with Recorder() as home, Recorder("127.0.0.2") as mirror:
+        source = {
+            "url": home.url + "/records",
+            "method": "POST",
+            "query": {"next": mirror.url + "/records"},
+            "body": {"auth": {"token": token}, "q": "x"},
+            "pagination": {"mode": "cursor", "next": {"body": "next"}, "cursor_param": {"in": "url"}},
+        }
+        async with connect(config_of({"search": source}, allowed_hosts=[mirror.netloc])) as client:
+            data = structured(await client.call_tool("fetch_all", {"source": "search"}))
+    assert len(home.seen) == 1
+    if token == "not-a-secret":  # a body without secrets may go: only credentials stay home
+        assert data["complete"] and len(mirror.seen) == 1 and data["count"] == 4
+        return
+    assert BODY_SECRET.encode() in home.seen[0].body
+    assert mirror.seen == []
+    assert data["stop_reason"] == "error" and data["count"] == 2 and data["next_cursor"]
+    assert "refusing" in data["error"] and "body" in data["error"]
+    assert_no_secret(json.dumps(data), "the refusal")
+
+
+async def test_redirect_to_an_allowed_host_carrying_a_key_in_its_url_is_refused() -> None:
+    with Recorder() as start, Recorder("127.0.0.2") as evil:
+        source = redirect_source(start, 302, evil.url + "/x?api_key=${QUERY_SECRET}")
+        async with connect(config_of({"redirect": source}, allowed_hosts=[evil.netloc])) as client:
+            failed = error_text(await client.call_tool("list_page", {"source": "redirect"}))
+    assert evil.seen == []
+    assert "refusing" in failed and evil.netloc in failed
+    assert_no_secret(failed, "the refusal")
+
+
 def redirect_source(start: Recorder, code: int, target: str, *, method: str = "GET") -> dict[str, Any]:
     source: dict[str, Any] = {
         "url": f"{start.url}/redirect/{code}",
