@@ -330,7 +330,12 @@ class Engine:
             pagination = await self._detect(plan, view, request)
             notes.append(f"auto-detected pagination: {_describe_mode(pagination)}")
             state = pagination.first_state(state.page_size)  # where the first request started
-        page = Page(number=number, state=state, records=records, next_state=None, notes=notes, log=log)
+        shown = records
+        if self.app.redactor.found_in(response.content):
+            # An API that echoes the request (its Authorization header, its URL with ?api_key=) into
+            # records. Paging reads the records as they came; what is returned and stored is masked.
+            shown = self.app.redactor.redact_any(records)
+        page = Page(number=number, state=state, records=shown, next_state=None, notes=notes, log=log)
         try:
             step = pagination.next_state(view, state)
         except PaginationLoopError as exc:

@@ -412,6 +412,8 @@ class HttpResponse:
     body: Any
     url: str
     links: dict[str, str] = field(default_factory=dict)
+    content: bytes = b""
+    """The body as received (`Redactor.found_in` tests it before records leave the server)."""
 
 
 @dataclass
@@ -791,7 +793,9 @@ class HttpClient:
                     url=url,
                 )
                 raise _Retryable("invalid JSON", error) from None
-        return HttpResponse(status=status, headers=headers, body=body, url=url, links=_links(headers, url))
+        return HttpResponse(
+            status=status, headers=headers, body=body, url=url, links=_links(headers, url), content=content
+        )
 
 
 _SENDS_BODY = frozenset({"POST", "PUT", "PATCH", "QUERY"})

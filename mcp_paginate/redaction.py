@@ -2,7 +2,8 @@
 
 Every value expanded from ``${ENV}`` (and every known API key) is registered here
 when it is used; `Redactor.redact` replaces each occurrence with ``[REDACTED]``.
-It is applied where text leaves: tool errors, notes, logs and CLI output.
+It is applied where text leaves: tool errors, notes, logs and CLI output, and, when
+`Redactor.found_in` sees a secret in a response body, the records taken from it.
 
 A secret is masked in every form text may carry it: as it is, percent-encoded for a path,
 a query or a form (``%2B`` or ``%2b``: either case), and JSON-escaped (``\\/``, ``\\u00e9``).
@@ -29,6 +30,8 @@ _MIN_SECRET_LENGTH = 4  # shorter values ("1", "on") would mangle ordinary text
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MARKER = re.compile(r"\{secret:[A-Za-z_][A-Za-z0-9_]*(?::url|:path|:form)?\}")
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}")
+_UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+")  # never encoded or escaped, in any of the forms
+_NEEDLE_RUN = 8
 
 
 def _encodings(secret: str) -> dict[str, str]:
@@ -69,6 +72,18 @@ def _upper_escapes(text: str) -> str:
     return _ESCAPE.sub(lambda match: match.group().upper().replace("\\U", "\\u"), text)
 
 
+def _needles(secret: str) -> list[bytes]:
+    """What `Redactor.found_in` looks for: the secret's longest unreserved run, which every form
+    keeps as it is, when it is long enough to be telling; else each form, in both cases."""
+    run = max(_UNRESERVED.findall(secret), key=len, default="")
+    if run and len(run) >= min(len(secret), _NEEDLE_RUN):
+        return [run.encode()]
+    forms = [*_encodings(secret).values(), *_json_escapes(secret)]
+    found = {form.encode() for form in forms}
+    found |= {_ESCAPE.sub(lambda match: match.group().lower(), form).encode() for form in forms}
+    return sorted(found)
+
+
 class Redactor:
     """A set of secret strings and the means to mask them.
 
@@ -84,6 +99,7 @@ class Redactor:
         self._markers: dict[str, str] = {}  # marker -> the text it stands for
         self._by_text: dict[str, str] = {}  # text (escapes in upper case) -> its marker
         self._longest = 0  # the longest form's length
+        self._needles: tuple[bytes, ...] = ()
         self._concealable: re.Pattern[str] | None = None
         self._lock = threading.Lock()
         for secret in secrets or []:
@@ -111,6 +127,7 @@ class Redactor:
             for each in self._secrets:
                 forms.update(_encodings(each).values(), _json_escapes(each))
             self._longest = max(map(len, forms))
+            self._needles = tuple(sorted({needle for each in self._secrets for needle in _needles(each)}))
             self._pattern = _alternation(forms)
 
     def conceal(self, text: str) -> str:
@@ -148,6 +165,11 @@ class Redactor:
                     break
                 end = max(end, match.end())
         return self.redact(text[:end]) + ("…" if end < len(text) else "")
+
+    def found_in(self, data: bytes) -> bool:
+        """Whether ``data`` (a response body) may hold a secret: a substring test per secret, so
+        a body without any costs next to nothing. True means: redact what was parsed from it."""
+        return any(needle in data for needle in self._needles)
 
     def found(self, text: str) -> bool:
         """Whether ``text`` holds a secret in any of its forms."""

@@ -103,6 +103,7 @@ class Recorder:
       X-Api-Key and Authorization headers and the ``api_key`` query parameter it got, after
       ``pad`` x's if the query asks for them;
     - ``/echo-line/{status}`` answers ``status`` quoting its request line as sent (query encoded);
+    - ``/echo-records`` answers a record quoting the Authorization header and URL it got;
     - ``/lower-hex`` pages twice, its next link carrying the ``api_key`` it got re-encoded with
       lower-case hex escapes (``%2b``), as some APIs write them;
     - any other path answers ``{"results": [{"id": 1000}, {"id": 1001}], "next": …}``, the
@@ -119,6 +120,7 @@ class Recorder:
                 Route("/echo/{status:int}", self._echo, methods=["GET", "POST"]),
                 Route("/echo-line/{status:int}", self._echo_line, methods=["GET", "POST"]),
                 Route("/lower-hex", self._lower_hex, methods=["GET"]),
+                Route("/echo-records", self._echo_records, methods=["GET"]),
                 Route("/{rest:path}", self._records, methods=["GET", "POST"]),
             ]
         )
@@ -171,6 +173,11 @@ class Recorder:
         page = int(seen.query.get("page", "1"))
         following = f"{self.url}/lower-hex?page={page + 1}&api_key={lower}" if page < 2 else None
         return JSONResponse({"results": [{"id": page}], "next": following})
+
+    async def _echo_records(self, request: Request) -> Response:
+        seen = await self._record(request)
+        echoed = {"id": 1, "auth": seen.headers.get("authorization"), "url": str(request.url)}
+        return JSONResponse({"results": [echoed, {"id": 2, "name": "plain"}], "next": None})
 
     async def _records(self, request: Request) -> Response:
         await self._record(request)
@@ -946,6 +953,29 @@ async def test_a_key_echoed_into_next_links_with_lower_case_hex_is_neither_shown
     assert_no_secret_form(all_text(second), "list_page after a lower-case-hex next link")
     raw = store_bytes(db).decode("utf-8", "replace")
     assert_no_secret_form(raw, "the sqlite store")
+
+
+async def test_a_key_an_upstream_echoes_inside_records_is_masked_in_results_and_resources() -> None:
+    with Recorder() as recorder:
+        source = {
+            "url": recorder.url + "/echo-records",
+            "headers": {"Authorization": "Bearer ${SAMPLE_KEY}"},
+            "query": {"api_key": "${PLUS_SECRET}"},
+            "pagination": {"mode": "none"},
+        }
+        async with connect(config_of({"echo": source})) as client:
+            page = await client.call_tool("list_page", {"source": "echo"})
+            drained = structured(await client.call_tool("fetch_all", {"source": "echo"}))
+            shown = [all_text(page), json.dumps(drained)]
+            for uri in (drained["results_uri"], drained["results_uri"] + "/0"):
+                contents = (await client.read_resource(uri)).contents
+                shown.append(" ".join(getattr(content, "text", "") for content in contents))
+    records = structured(page)["records"]
+    assert records[0]["auth"] == "Bearer [REDACTED]" and "api_key=[REDACTED]" in records[0]["url"]
+    assert records[1] == {"id": 2, "name": "plain"}
+    for text in shown:
+        assert_no_secret(text, "records echoing the request")
+        assert_no_secret_form(text, "records echoing the request")
 
 
 async def test_secrets_never_appear_on_the_stdio_servers_stderr(tmp_path: Path) -> None:
