@@ -89,6 +89,7 @@ async def open_app(
             max_response_bytes=settings.max_response_bytes,
         ),
         transport=transport,
+        redactor=redactor,
     )
     try:
         try:

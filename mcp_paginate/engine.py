@@ -315,6 +315,9 @@ class Engine:
                 ) from None
         if plan.policy.check(request.url, source=plan.name):
             request.headers = plan.policy.strip_credentials(request.headers)
+            plan.policy.refuse_secrets(
+                request.url, request.query, request.body, self.app.redactor, source=plan.name
+            )
         log = RequestLog()
         try:
             async with plan.throttle.slot():
@@ -350,7 +353,12 @@ class Engine:
             pagination = await self._detect(plan, view, request)
             notes.append(f"auto-detected pagination: {_describe_mode(pagination)}")
             state = pagination.first_state(state.page_size)  # where the first request started
-        page = Page(number=number, state=state, records=records, next_state=None, notes=notes, log=log)
+        shown = records
+        if self.app.redactor.found_in(response.content):
+            # An API that echoes the request (its Authorization header, its URL with ?api_key=) into
+            # records. Paging reads the records as they came; what is returned and stored is masked.
+            shown = self.app.redactor.redact_any(records)
+        page = Page(number=number, state=state, records=shown, next_state=None, notes=notes, log=log)
         page.size_sent = size_sent
         digest = records_digest(records)
         if digest is not None and digest == state.after:

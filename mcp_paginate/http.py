@@ -10,7 +10,8 @@
   its answer cannot hold a request open;
 - a cap on the bytes read from a response (the body is streamed and abandoned past it);
 - redirects followed only where `OriginPolicy` allows, with credentials dropped when the
-  origin changes, and never a request body re-sent to another origin;
+  origin changes, never a request body re-sent to another origin, and no URL carrying a
+  secret sent there (`OriginPolicy.refuse_secrets`, which next-links go through too);
 - no cookie jar: a ``Set-Cookie`` from one API is never sent anywhere (the client is shared
   by every source and caller);
 - transport exceptions translated to `mcp_paginate.errors` (``raise ... from exc``); a request
@@ -36,7 +37,7 @@ import socket
 import ssl
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
 from http.cookiejar import Cookie, CookieJar
@@ -56,6 +57,7 @@ from mcp_paginate.errors import (
     UpstreamStatusError,
 )
 from mcp_paginate.paginators import PreparedRequest
+from mcp_paginate.redaction import Redactor
 
 __all__ = [
     "CREDENTIAL_HEADERS",
@@ -97,6 +99,7 @@ _CREDENTIAL_WORDS = (
 )
 _MAX_REDIRECTS = 5
 _UPSTREAM_MESSAGE_CHARS = 300
+_START_BYTES = 65536  # of a body that is not JSON, decoded to quote its start (secrets masked whole)
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _SHARED_ADDRESS_SPACE = ipaddress.IPv4Network("100.64.0.0/10")
 
@@ -296,6 +299,37 @@ class OriginPolicy:
         """The headers without anything that may carry a credential."""
         return {k: v for k, v in headers.items() if not _is_credential(k, self.secret_headers)}
 
+    def refuse_secrets(
+        self,
+        url: str,
+        query: Mapping[str, str] | None,
+        body: Any,
+        redactor: Redactor,
+        *,
+        source: str | None = None,
+    ) -> None:
+        """Before a request leaves the home origin: fail closed if a secret, in any form, is in
+        its URL, query or body. Credential headers can be dropped (`strip_credentials`); a key an
+        API copied into a next link or redirect, or a body holding one, cannot.
+
+        Raises:
+            HostNotAllowedError: a secret would go to another origin (nothing is sent).
+        """
+        carried = []
+        if redactor.found(url) or any(redactor.found(f"{k}={v}") for k, v in (query or {}).items()):
+            carried.append("URL")
+        if body is not None and redactor.found(json.dumps(body, ensure_ascii=False, default=str)):
+            carried.append("body")
+        if carried:
+            host, port = _host_port(url)
+            raise HostNotAllowedError(
+                f"refusing to send a request to {_netloc(host, port)}: its {' and '.join(carried)} would "
+                f"carry a secret of this source to another origin than {self.home} (credentials are never "
+                "sent elsewhere). The pages read so far are kept; to page past here, the source must send "
+                "its key in a header (headers are dropped for other origins), not in the query or body",
+                source=source,
+            )
+
 
 def _same_host(entry: str, host: str) -> bool:
     if entry == host:
@@ -378,6 +412,8 @@ class HttpResponse:
     body: Any
     url: str
     links: dict[str, str] = field(default_factory=dict)
+    content: bytes = b""
+    """The body as received (`Redactor.found_in` tests it before records leave the server)."""
 
 
 @dataclass
@@ -438,8 +474,9 @@ def parse_retry_after(value: str | None, cap: float) -> float | None:
     return max(0.0, min(seconds, cap))
 
 
-def upstream_message(text: str) -> str:
-    """A short, single-line excerpt of an upstream error body."""
+def upstream_message(text: str, redactor: Redactor | None = None) -> str:
+    """A short, single-line excerpt of an upstream error body, its secrets masked before it is cut
+    (a key the cut went through would otherwise show in part, where no redaction finds it)."""
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):
@@ -452,10 +489,7 @@ def upstream_message(text: str) -> str:
                     value = value["message"]
                 text = value if isinstance(value, str) else json.dumps(value, default=str)
                 break
-    text = " ".join(text.split())
-    if len(text) > _UPSTREAM_MESSAGE_CHARS:
-        text = text[:_UPSTREAM_MESSAGE_CHARS] + "…"
-    return text
+    return (redactor or Redactor()).shorten(" ".join(text.split()), _UPSTREAM_MESSAGE_CHARS)
 
 
 class _NoCookies(CookieJar):
@@ -493,9 +527,13 @@ class HttpClient:
     """
 
     def __init__(
-        self, retry: RetryPolicy | None = None, transport: httpx2.AsyncBaseTransport | None = None
+        self,
+        retry: RetryPolicy | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.retry = retry or RetryPolicy()
+        self.redactor = redactor or Redactor()  # masks secrets in upstream text before it is cut
         self._transport = transport  # one given (tests): a single client around it
         self._clients: dict[str, httpx2.AsyncClient] = {}
         # Shared by the pools, and made now: loading the CA certificates takes tens of milliseconds,
@@ -614,6 +652,7 @@ class HttpClient:
                     method, body = "GET", None
                 if policy.check(target, source=source):
                     headers = policy.strip_credentials(headers)
+                    policy.refuse_secrets(target, None, None, self.redactor, source=source)
                     if body is not None:
                         raise HostNotAllowedError(
                             f"{_display(raw.url)} redirected a {method} to another origin "
@@ -718,7 +757,7 @@ class HttpClient:
     def _parse(self, raw: _Raw, source: str | None) -> HttpResponse:
         status, headers, content, url = raw.status, raw.headers, raw.content, raw.url
         if status >= 400:
-            message = upstream_message(content.decode("utf-8", "replace"))
+            message = upstream_message(content.decode("utf-8", "replace"), self.redactor)
             retry_after = parse_retry_after(headers.get("retry-after"), self.retry.retry_after_cap)
             error: PaginateError = UpstreamStatusError(
                 f"upstream answered {status} for {_display(url)}: {message or '(empty body)'}",
@@ -746,14 +785,17 @@ class HttpClient:
                 ) from None
             except ValueError:
                 kind = headers.get("content-type", "unknown content type")
+                start = self.redactor.shorten(content[:_START_BYTES].decode("utf-8", "replace"), 60)
                 error = ResponseShapeError(
                     f"response from {_display(url)} is not JSON ({kind}, {len(content):,} bytes, starts "
-                    f"{content[:60].decode('utf-8', 'replace')!r})",
+                    f"{start!r})",
                     source=source,
                     url=url,
                 )
                 raise _Retryable("invalid JSON", error) from None
-        return HttpResponse(status=status, headers=headers, body=body, url=url, links=_links(headers, url))
+        return HttpResponse(
+            status=status, headers=headers, body=body, url=url, links=_links(headers, url), content=content
+        )
 
 
 _SENDS_BODY = frozenset({"POST", "PUT", "PATCH", "QUERY"})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import resource
 import secrets
 import socket
@@ -24,7 +25,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 import anyio
 import httpx2
@@ -56,6 +57,7 @@ QUERY_SECRET = "query-secret-5e6f33"
 BODY_SECRET = "body-secret-8a7b52"
 CUSTOM_SECRET = "tenant-secret-3d4c19"
 COOKIE_SECRET = "cookie-secret-6f0a27"
+PLUS_SECRET = "sk+live/AbC9=="  # a base64-like key: "+", "/" and "=" change when percent-encoded
 ALLOY_KEY = ALLOY_ENV["ALLOY_API_KEY"]
 SECRETS = (SAMPLE_KEY, HEADER_SECRET, QUERY_SECRET, BODY_SECRET, CUSTOM_SECRET, COOKIE_SECRET, ALLOY_KEY)
 ENV = {
@@ -66,6 +68,7 @@ ENV = {
     "BODY_SECRET": BODY_SECRET,
     "CUSTOM_SECRET": CUSTOM_SECRET,
     "COOKIE_SECRET": COOKIE_SECRET,
+    "PLUS_SECRET": PLUS_SECRET,
 }
 SECRET_HEADERS = {
     "Authorization": "Bearer ${SAMPLE_KEY}",
@@ -97,8 +100,14 @@ class Recorder:
 
     - ``/redirect/{code}?to=URL`` answers ``code`` with ``Location: URL``;
     - ``/echo/{status}`` answers ``status`` with ``{"error": "bad key ..."}`` quoting the
-      X-Api-Key and Authorization headers and the ``api_key`` query parameter it got;
-    - any other path answers ``{"results": [{"id": 1000}, {"id": 1001}], "next": null}``.
+      X-Api-Key and Authorization headers and the ``api_key`` query parameter it got, after
+      ``pad`` x's if the query asks for them;
+    - ``/echo-line/{status}`` answers ``status`` quoting its request line as sent (query encoded);
+    - ``/echo-records`` answers a record quoting the Authorization header and URL it got;
+    - ``/lower-hex`` pages twice, its next link carrying the ``api_key`` it got re-encoded with
+      lower-case hex escapes (``%2b``), as some APIs write them;
+    - any other path answers ``{"results": [{"id": 1000, "by": PORT}, {"id": 1001, "by": PORT}],
+      "next": …}``, the ``next`` query parameter it got (or null).
     """
 
     def __init__(self, host: str = "127.0.0.1") -> None:
@@ -109,6 +118,9 @@ class Recorder:
             routes=[
                 Route("/redirect/{code:int}", self._redirect, methods=["GET", "POST"]),
                 Route("/echo/{status:int}", self._echo, methods=["GET", "POST"]),
+                Route("/echo-line/{status:int}", self._echo_line, methods=["GET", "POST"]),
+                Route("/lower-hex", self._lower_hex, methods=["GET"]),
+                Route("/echo-records", self._echo_records, methods=["GET"]),
                 Route("/{rest:path}", self._records, methods=["GET", "POST"]),
             ]
         )
@@ -143,15 +155,35 @@ class Recorder:
 
     async def _echo(self, request: Request) -> Response:
         seen = await self._record(request)
-        echoed = (
+        echoed = "x" * int(seen.query.get("pad", "0")) + (
             f"bad key {seen.headers.get('x-api-key')}; auth {seen.headers.get('authorization')}; "
             f"query {seen.query.get('api_key')}"
         )
         return JSONResponse({"error": echoed}, status_code=int(request.path_params["status"]))
 
+    async def _echo_line(self, request: Request) -> Response:
+        await self._record(request)
+        line = f"{request.method} {request.url.path}?{request.url.query}"
+        return JSONResponse({"error": f"bad request: {line}"}, status_code=int(request.path_params["status"]))
+
+    async def _lower_hex(self, request: Request) -> Response:
+        seen = await self._record(request)
+        key = quote(seen.query.get("api_key", ""), safe="")
+        lower = re.sub("%[0-9A-F]{2}", lambda match: match.group().lower(), key)
+        page = int(seen.query.get("page", "1"))
+        following = f"{self.url}/lower-hex?page={page + 1}&api_key={lower}" if page < 2 else None
+        return JSONResponse({"results": [{"id": page}], "next": following})
+
+    async def _echo_records(self, request: Request) -> Response:
+        seen = await self._record(request)
+        echoed = {"id": 1, "auth": seen.headers.get("authorization"), "url": str(request.url)}
+        return JSONResponse({"results": [echoed, {"id": 2, "name": "plain"}], "next": None})
+
     async def _records(self, request: Request) -> Response:
         await self._record(request)
-        return JSONResponse({"results": [{"id": 1000}, {"id": 1001}], "next": None})
+        # Each recorder's records differ ("by"): two recorders' pages are not one page repeated.
+        records = [{"id": 1000, "by": self.port}, {"id": 1001, "by": self.port}]
+        return JSONResponse({"results": records, "next": request.query_params.get("next")})
 
     def __enter__(self) -> Recorder:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -207,6 +239,19 @@ def all_text(result: Any) -> str:
 def assert_no_secret(text: str, where: str) -> None:
     leaked = [secret for secret in SECRETS if secret in text]
     assert not leaked, f"{where} shows secrets {leaked}"
+
+
+def encoded_forms(secret: str) -> list[str]:
+    """The secret as text may carry it: as is, percent-encoded (path, query, form), with upper-
+    and lower-case hex escapes, JSON-escaped."""
+    encoded = [quote(secret, safe=""), quote(secret), quote_plus(secret)]
+    lower = [re.sub("%[0-9A-F]{2}", lambda match: match.group().lower(), text) for text in encoded]
+    return sorted({secret, *encoded, *lower, json.dumps(secret)[1:-1], secret.replace("/", "\\/")})
+
+
+def assert_no_secret_form(text: str, where: str, secret: str = PLUS_SECRET) -> None:
+    leaked = [form for form in encoded_forms(secret) if form in text]
+    assert not leaked, f"{where} shows {secret!r} as {leaked}"
 
 
 def ids(records: list[dict[str, Any]]) -> list[int]:
@@ -472,6 +517,55 @@ async def test_next_link_to_an_allowed_host_drops_every_credential_header(fresh_
     assert not CREDENTIAL_NAMES & set(headers), headers
     assert headers.get("x-trace") == "trace-1"
     assert_no_secret(json.dumps(headers), "the request to the other origin")
+
+
+async def test_next_link_to_an_allowed_host_carrying_a_query_key_is_refused_and_the_page_kept(
+    fresh_api: SampleAPI,
+) -> None:
+    with Recorder("127.0.0.2") as evil:
+        fresh_api.faults = FaultPlan(evil_next_url=evil.url)  # path and query kept: the key too
+        source = {**LINK_WITH_KEY, "url": fresh_api.url + "/link"}
+        async with connect(config_of({"link": source}, allowed_hosts=[evil.netloc])) as client:
+            data = structured(await client.call_tool("fetch_all", {"source": "link"}))
+            again = await client.call_tool("list_page", {"cursor": data["next_cursor"]})
+    assert evil.seen == []
+    assert data["stop_reason"] == "error" and ids(data["records"]) == ALL_IDS[:10]
+    assert "refusing" in data["error"] and evil.netloc in data["error"] and "URL" in data["error"]
+    assert "refusing" in error_text(again)  # the cursor still reads that page, and still refuses
+    assert_no_secret(all_text(again) + json.dumps(data), "the refusal")
+
+
+@pytest.mark.parametrize("token", ["${BODY_SECRET}", "not-a-secret"])
+async def test_next_link_to_an_allowed_host_never_carries_a_secret_in_a_post_body(token: str) -> None:
+    with Recorder() as home, Recorder("127.0.0.2") as mirror:
+        source = {
+            "url": home.url + "/records",
+            "method": "POST",
+            "query": {"next": mirror.url + "/records"},
+            "body": {"auth": {"token": token}, "q": "x"},
+            "pagination": {"mode": "cursor", "next": {"body": "next"}, "cursor_param": {"in": "url"}},
+        }
+        async with connect(config_of({"search": source}, allowed_hosts=[mirror.netloc])) as client:
+            data = structured(await client.call_tool("fetch_all", {"source": "search"}))
+    assert len(home.seen) == 1
+    if token == "not-a-secret":  # a body without secrets may go: only credentials stay home
+        assert data["complete"] and len(mirror.seen) == 1 and data["count"] == 4
+        return
+    assert BODY_SECRET.encode() in home.seen[0].body
+    assert mirror.seen == []
+    assert data["stop_reason"] == "error" and data["count"] == 2 and data["next_cursor"]
+    assert "refusing" in data["error"] and "body" in data["error"]
+    assert_no_secret(json.dumps(data), "the refusal")
+
+
+async def test_redirect_to_an_allowed_host_carrying_a_key_in_its_url_is_refused() -> None:
+    with Recorder() as start, Recorder("127.0.0.2") as evil:
+        source = redirect_source(start, 302, evil.url + "/x?api_key=${QUERY_SECRET}")
+        async with connect(config_of({"redirect": source}, allowed_hosts=[evil.netloc])) as client:
+            failed = error_text(await client.call_tool("list_page", {"source": "redirect"}))
+    assert evil.seen == []
+    assert "refusing" in failed and evil.netloc in failed
+    assert_no_secret(failed, "the refusal")
 
 
 def redirect_source(start: Recorder, code: int, target: str, *, method: str = "GET") -> dict[str, Any]:
@@ -799,6 +893,89 @@ async def test_a_query_key_echoed_into_next_links_is_not_stored(
     async with connect(config_of({"link": source}), f"sqlite:///{db}") as client:
         structured(await client.call_tool("fetch_all", {"source": "link", "max_records": 30}))
     assert QUERY_SECRET.encode() not in store_bytes(db)
+
+
+@pytest.mark.parametrize("into_the_key", [4, 10, len(SAMPLE_KEY) - 1])
+async def test_an_error_message_trimmed_through_an_echoed_key_shows_none_of_it(into_the_key: int) -> None:
+    echoed = "bad key None; auth Bearer "  # what /echo says before the key
+    pad = 300 - len(echoed) - into_the_key  # the upstream message is trimmed at 300 characters
+    with Recorder() as recorder:
+        source = {
+            "url": recorder.url + "/echo/401",
+            "headers": {"Authorization": "Bearer ${SAMPLE_KEY}"},
+            "query": {"pad": str(pad)},
+            "pagination": {"mode": "none"},
+        }
+        async with connect(config_of({"echo": source})) as client:
+            failed = error_text(await client.call_tool("list_page", {"source": "echo"}))
+            stopped = structured(await client.call_tool("fetch_all", {"source": "echo"}))
+    for shown in (failed, stopped["error"] or ""):
+        assert "x" * pad + echoed + "[REDACTED]" in shown, shown
+        assert SAMPLE_KEY[:4] not in shown.replace("x" * pad, ""), shown
+
+
+async def test_a_key_echoed_percent_encoded_in_an_error_is_masked_everywhere(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with Recorder() as recorder:
+        source = {
+            "url": recorder.url + "/echo-line/400",
+            "query": {"api_key": "${PLUS_SECRET}"},
+            "pagination": {"mode": "none"},
+        }
+        async with connect(config_of({"echo": source})) as client:
+            failed = error_text(await client.call_tool("list_page", {"source": "echo"}))
+            stopped = structured(await client.call_tool("fetch_all", {"source": "echo"}))
+        assert recorder.seen and recorder.seen[0].query["api_key"] == PLUS_SECRET  # it was sent, encoded
+    assert "api_key=[REDACTED]" in failed and "api_key=[REDACTED]" in (stopped["error"] or "")
+    assert_no_secret_form(failed, "the list_page error")
+    assert_no_secret_form(json.dumps(stopped), "the fetch_all result")
+    assert_no_secret_form(caplog.text, "the log")
+
+
+async def test_a_key_echoed_into_next_links_with_lower_case_hex_is_neither_shown_nor_stored(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "state.db"
+    with Recorder() as recorder:
+        source = {
+            "url": recorder.url + "/lower-hex",
+            "query": {"api_key": "${PLUS_SECRET}"},
+            "pagination": {"mode": "cursor", "next": {"body": "next"}, "cursor_param": {"in": "url"}},
+        }
+        async with connect(config_of({"lower": source}), f"sqlite:///{db}") as client:
+            first = structured(await client.call_tool("list_page", {"source": "lower"}))
+            second = await client.call_tool("list_page", {"cursor": first["next_cursor"]})
+        assert [seen.query["api_key"] for seen in recorder.seen] == [PLUS_SECRET, PLUS_SECRET]
+    assert ids(structured(second)["records"]) == [2]
+    assert "{secret:PLUS_SECRET:url}" in structured(second)["page"]["request"]["cursor"]
+    assert_no_secret_form(all_text(second), "list_page after a lower-case-hex next link")
+    raw = store_bytes(db).decode("utf-8", "replace")
+    assert_no_secret_form(raw, "the sqlite store")
+
+
+async def test_a_key_an_upstream_echoes_inside_records_is_masked_in_results_and_resources() -> None:
+    with Recorder() as recorder:
+        source = {
+            "url": recorder.url + "/echo-records",
+            "headers": {"Authorization": "Bearer ${SAMPLE_KEY}"},
+            "query": {"api_key": "${PLUS_SECRET}"},
+            "pagination": {"mode": "none"},
+        }
+        async with connect(config_of({"echo": source})) as client:
+            page = await client.call_tool("list_page", {"source": "echo"})
+            drained = structured(await client.call_tool("fetch_all", {"source": "echo"}))
+            shown = [all_text(page), json.dumps(drained)]
+            for uri in (drained["results_uri"], drained["results_uri"] + "/0"):
+                contents = (await client.read_resource(uri)).contents
+                shown.append(" ".join(getattr(content, "text", "") for content in contents))
+    records = structured(page)["records"]
+    assert records[0]["auth"] == "Bearer [REDACTED]" and "api_key=[REDACTED]" in records[0]["url"]
+    assert records[1] == {"id": 2, "name": "plain"}
+    for text in shown:
+        assert_no_secret(text, "records echoing the request")
+        assert_no_secret_form(text, "records echoing the request")
 
 
 async def test_secrets_never_appear_on_the_stdio_servers_stderr(tmp_path: Path) -> None:

@@ -286,8 +286,10 @@ class StopRules(BaseModel):
         if value is None:
             return None
         if not isinstance(value, bool):
+            # Shown whole or not at all: a value cut short could end inside a key no redaction finds.
+            shown = repr(str(value)) if len(str(value)) <= 40 else f"of {len(str(value))} characters"
             raise ResponseShapeError(
-                f"has_more path {self.has_more!r} gave {type(value).__name__} {str(value)[:40]!r}, "
+                f"has_more path {self.has_more!r} gave {type(value).__name__} {shown}, "
                 "expected true or false; fix the source's has_more path, or, for an API that writes it "
                 "as text or a number, end paging with stop_condition instead "
                 "(e.g. \"{{ response.has_more == 'false' }}\")",
