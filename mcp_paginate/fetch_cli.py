@@ -73,6 +73,11 @@ class _Run:
     started: float = field(default_factory=time.monotonic)
     redact: Any = None
 
+    @property
+    def resumable(self) -> bool:
+        """Whether a later run can continue this one: a cursor, in a store that outlives the process."""
+        return self.resume_cursor is not None and not self.store_url.startswith("memory:")
+
     def resume_command(self) -> str:
         assert self.resume_cursor is not None
         words = ["mcp-paginate", "fetch", self.source]
@@ -297,8 +302,10 @@ def _stopped_by_error(console: Console, progress: Progress, run: _Run, exc: Pagi
         _discard(progress)
     where = f"after {run.written:,} records" if run.pages else "before any record"
     message = f"stopped {where}: {_message(run, exc)}"
-    if run.resume_cursor is not None and run.pages:
+    if run.resumable and run.pages:
         message += f" — resume with: {run.resume_command()}"
+    elif run.resume_cursor is not None and run.pages:
+        message += f" — {_NOT_RESUMABLE}"
     return _fail(console, message, EXIT_FAILED)
 
 
@@ -310,11 +317,22 @@ def _interrupted(console: Console, run: _Run) -> int:
             highlight=False,
         )
         return EXIT_INTERRUPTED
-    console.print(f"interrupted after {run.written:,} records; resume with:", markup=False, highlight=False)
-    console.print(f"  {run.resume_command()}", markup=False, highlight=False, soft_wrap=True)
-    if run.store_url.startswith("memory:"):
-        console.print("  (this cursor only lives in a persistent store; pass the same --store)", markup=False)
+    _resume_hint(console, run, f"interrupted after {run.written:,} records")
     return EXIT_INTERRUPTED
+
+
+_NOT_RESUMABLE = (
+    "--store memory:// forgot the session when this run ended, so no cursor can continue it; "
+    "use a persistent store (the default, or sqlite:///PATH) for a resumable run"
+)
+
+
+def _resume_hint(console: Console, run: _Run, lead: str) -> None:
+    if not run.resumable:
+        console.print(f"{lead}; {_NOT_RESUMABLE}", markup=False, highlight=False)
+        return
+    console.print(f"{lead}; resume with:", markup=False, highlight=False)
+    console.print(f"  {run.resume_command()}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _summary(console: Console, run: _Run) -> int:
@@ -323,8 +341,7 @@ def _summary(console: Console, run: _Run) -> int:
     pages = f"{run.pages} page{'' if run.pages == 1 else 's'}"
     line = f"{run.written:,} records in {pages} to {where} ({seconds:.1f}s)"
     if run.stopped_at_limit:
-        console.print(f"{line}; stopped at --max-records. Continue with:", markup=False, highlight=False)
-        console.print(f"  {run.resume_command()}", markup=False, highlight=False, soft_wrap=True)
+        _resume_hint(console, run, f"{line}; stopped at --max-records")
     else:
         console.print(f"{line}; done", markup=False, highlight=False)
     return EXIT_OK

@@ -123,6 +123,20 @@ def test_fetch_max_records_stops_inside_a_page_and_the_cursor_continues_exactly(
     assert ids_in((workdir / "part.jsonl").read_text(encoding="utf-8")) == ALL_IDS
 
 
+def test_fetch_with_a_memory_store_offers_no_cursor_it_cannot_honour(workdir: Path) -> None:
+    # Before, it printed a resume command whose cursor died with the process (the next run
+    # said "unknown to this store" and exited 2).
+    command = [str(SCRIPT), "fetch", "offset_total", "--max-records", "5"]
+    command += ["--config", str(workdir / "config.toml"), "--store", "memory://"]
+    done = subprocess.run(
+        command, cwd=workdir, env=environment(), capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert done.returncode == 0, done.stderr
+    assert ids_in(done.stdout) == ALL_IDS[:5]
+    assert "--cursor" not in done.stderr
+    assert "memory:// forgot the session" in done.stderr and "persistent store" in done.stderr
+
+
 def test_fetch_overlaps_requests_as_fetch_all_does_and_stops_at_the_limit(tmp_path: Path) -> None:
     # The API reports a total, so after page 1 the CLI requests up to the source's concurrency
     # (default 4) at once, writes the pages in order, and asks for nothing past --max-records.
