@@ -64,8 +64,9 @@ RequestArg = Annotated[
     AdHocRequest | None,
     Field(
         description=(
-            "Ad-hoc request instead of a source: {url, method, headers, query, body, records}. Only hosts in "
-            "the server's allowed_hosts (see list_sources.ad_hoc) can be reached."
+            "Ad-hoc request instead of a source: {url, method, headers, query, body, records}; method is "
+            "GET (default), POST or QUERY. Only hosts in the server's allowed_hosts "
+            "(see list_sources.ad_hoc) can be reached."
         )
     ),
 ]
