@@ -17,6 +17,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mcp_paginate.errors import CursorError
+from mcp_paginate.expressions import compile_path
 from mcp_paginate.paginators import AutoPagination, ConcretePagination
 
 __all__ = [
@@ -97,6 +98,14 @@ class AdHocRequest(BaseModel):
                 f"send {', '.join(allowed[:-1])} or {allowed[-1]} (a configured source may use PUT or PATCH)"
             )
         return method
+
+    @field_validator("records")
+    @classmethod
+    def _records_path(cls, value: str | None) -> str | None:
+        # Checked here, as a source's records is when the config loads: not at the first page.
+        if value is not None:
+            compile_path(value)
+        return value
 
 
 class SessionRecord(BaseModel):

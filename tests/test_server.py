@@ -296,6 +296,19 @@ async def test_invalid_arguments_are_tool_errors(client: Client) -> None:
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("name", ["list_page", "fetch_all"])
+async def test_an_invalid_ad_hoc_records_path_is_a_tool_error_naming_the_field(
+    fresh_api: SampleAPI, name: str
+) -> None:
+    config = AppConfig.model_validate({"server": {"allowed_hosts": [f"127.0.0.1:{fresh_api.port}"]}})
+    async with Client(create_server(config, "memory://", environ={})) as connected:
+        request = {"url": fresh_api.url + "/offset", "records": "items[?"}
+        text = error_text(await connected.call_tool(name, {"request": request}))
+    assert "request.records" in text and "invalid JMESPath expression 'items[?'" in text
+    assert fresh_api.stats.requests == 0
+
+
+@pytest.mark.anyio
 async def test_upstream_error_carries_status_and_trimmed_message(client: Client) -> None:
     # A pagination_token the sample API did not mint is a 400 with {"error": ...}.
     spec = {
