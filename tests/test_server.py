@@ -406,6 +406,32 @@ async def test_inline_records_are_bounded_and_the_rest_is_in_the_resource(sample
         assert [r["id"] for r in stored["records"]] == ALL_IDS
 
 
+@pytest.mark.anyio
+async def test_fetch_all_returns_no_record_inline_when_the_first_alone_is_over_the_budget(
+    sample_api: SampleAPI,
+) -> None:
+    # Two records: the whole response (about 9,000 characters, over the 1,000 budget), then a small one.
+    source = {
+        "url": sample_api.url + "/offset",
+        "query": {"limit": "100"},
+        "records": "[@, items[0]]",
+        "pagination": {"mode": "none"},
+    }
+    config = AppConfig.model_validate({"server": {"max_inline_chars": 1000}, "sources": {"big": source}})
+    async with Client(create_server(config, "memory://", environ={})) as connected:
+        result = await connected.call_tool("fetch_all", {"source": "big"})
+        data = structured(result)
+        assert data["count"] == 2 and data["returned"] == 0 and data["records"] == []
+        assert sum(len(block.text) for block in result.content) < 3000  # the text copy is small too
+        assert data["results_uri"] in result.content[0].text
+        assert any("results_uri" in note and "over the inline budget" in note for note in data["notes"])
+        stored = json.loads((await connected.read_resource(data["results_uri"])).contents[0].text)
+        assert stored["records"][0]["total"] == 237 and stored["records"][1]["id"] == 1
+        # list_page still shows it: a page's records are nowhere else.
+        page = structured(await connected.call_tool("list_page", {"source": "big"}))
+        assert page["page"]["size"] == 1 and page["records"][0]["total"] == 237
+
+
 # --------------------------------------------------------------------------------------------
 # Cancellation
 # --------------------------------------------------------------------------------------------
