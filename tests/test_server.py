@@ -309,6 +309,44 @@ async def test_an_invalid_ad_hoc_records_path_is_a_tool_error_naming_the_field(
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("name", "arguments", "expected"),
+    [
+        (
+            "fetch_all",
+            {"source": "offset_total", "max_record": 5},
+            "unknown argument 'max_record'; did you mean 'max_records'?",
+        ),
+        (
+            "list_page",
+            {"source": "offset_total", "pagesize": 5, "feilds": ["id"]},
+            "unknown arguments 'pagesize' (did you mean 'page_size'?) and 'feilds' (did you mean 'fields'?)",
+        ),
+        ("list_page", {"next_cursor": "abc"}, "unknown argument 'next_cursor'; did you mean 'cursor'?"),
+        ("list_sources", {"verbose": True}, "unknown argument 'verbose'; list_sources takes no arguments"),
+    ],
+)
+async def test_unknown_arguments_are_a_tool_error_suggesting_the_known_name(
+    client: Client, name: str, arguments: dict[str, Any], expected: str
+) -> None:
+    text = error_text(await client.call_tool(name, arguments))
+    assert expected in text, text
+
+
+@pytest.mark.anyio
+async def test_an_unknown_argument_without_a_close_name_lists_the_known_ones(client: Client) -> None:
+    text = error_text(await client.call_tool("fetch_all", {"source": "offset_total", "limit": 5}))
+    assert "unknown argument 'limit'" in text and "did you mean" not in text
+    assert "max_records" in text and "page_size" in text and "dedupe_key" in text
+
+
+@pytest.mark.anyio
+async def test_input_schemas_admit_no_other_arguments(client: Client) -> None:
+    for listed_tool in (await client.list_tools()).tools:
+        assert listed_tool.input_schema["additionalProperties"] is False, listed_tool.name
+
+
+@pytest.mark.anyio
 async def test_upstream_error_carries_status_and_trimmed_message(client: Client) -> None:
     # A pagination_token the sample API did not mint is a 400 with {"error": ...}.
     spec = {
