@@ -246,7 +246,7 @@ class Engine:
             assert session.request is not None
             ad_hoc = session.request
             request = PreparedRequest(
-                method=ad_hoc.method.upper(),
+                method=ad_hoc.method,
                 url=ad_hoc.url,
                 headers=dict(ad_hoc.headers),
                 query={k: param_text(v) for k, v in ad_hoc.query.items()},

@@ -8,17 +8,19 @@ redacted and with what to do next.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import httpx2
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
@@ -64,8 +66,9 @@ RequestArg = Annotated[
     AdHocRequest | None,
     Field(
         description=(
-            "Ad-hoc request instead of a source: {url, method, headers, query, body, records}. Only hosts in "
-            "the server's allowed_hosts (see list_sources.ad_hoc) can be reached."
+            "Ad-hoc request instead of a source: {url, method, headers, query, body, records}; method is "
+            "GET (default), POST or QUERY. Only hosts in the server's allowed_hosts "
+            "(see list_sources.ad_hoc) can be reached."
         )
     ),
 ]
@@ -115,22 +118,13 @@ def create_server(
         async with open_app(config, store_url, environ=environ, transport=transport) as app:
             yield app
 
-    server: MCPServer[AppContext] = MCPServer(
-        "mcp-paginate",
-        title="mcp-paginate",
-        instructions=INSTRUCTIONS,
-        version=__version__,
-        lifespan=lifespan,
-    )
-
-    @server.tool(annotations=READ_ONLY, title="List sources")
-    @_dedented
     async def list_sources(ctx: Context[AppContext, Any]) -> Annotated[CallToolResult, core.SourcesResult]:
         """List the API sources this server can page through: name, description, params (required or
         not), pagination mode and max page size; and whether ad-hoc requests are allowed, to which hosts.
 
         Example: list_sources() -> {"sources": [{"name": "alloy", "params": [...]}], "ad_hoc": {...}}
         """
+        _check_arguments(ctx, "list_sources", accepted)
         result = await core.list_sources(_app(ctx))
         names = ", ".join(source.name for source in result.sources) or "none configured"
         ad_hoc = (
@@ -140,12 +134,6 @@ def create_server(
         )
         return _respond(f"{len(result.sources)} sources: {names} · {ad_hoc}", result)
 
-    # Hosts that honour it (Claude Code) keep results up to this size inline instead of spilling
-    # them to a file; the inline budget plus the result's metadata fits under it.
-    large_results = {"anthropic/maxResultSizeChars": min(500_000, config.server.max_inline_chars + 20_000)}
-
-    @server.tool(annotations=READ_ONLY, title="Read one page", meta=large_results)
-    @_dedented
     async def list_page(
         ctx: Context[AppContext, Any],
         source: SourceArg = None,
@@ -163,6 +151,7 @@ def create_server(
         Example: list_page(source="alloy", params={"connector": "hubspot", "action": "listContacts"},
         page_size=50), then list_page(cursor="<next_cursor>").
         """
+        _check_arguments(ctx, "list_page", accepted)
         app = _app(ctx)
         result = await _call(
             app,
@@ -186,8 +175,6 @@ def create_server(
         )
         return _respond(summary, result)
 
-    @server.tool(annotations=READ_ONLY, title="Fetch all pages", meta=large_results)
-    @_dedented
     async def fetch_all(
         ctx: Context[AppContext, Any],
         source: SourceArg = None,
@@ -217,6 +204,7 @@ def create_server(
         Example: fetch_all(source="alloy", params={"connector": "hubspot", "action": "listContacts"},
         fields=["id", "email"]) -> {"count": 237, "complete": true, "results_uri": "mcp-paginate://results/…"}
         """
+        _check_arguments(ctx, "fetch_all", accepted)
         app = _app(ctx)
 
         sent: int | None = None  # the count last reported
@@ -264,6 +252,26 @@ def create_server(
                 summary += " · resume with next_cursor"
         return _respond(summary, result)
 
+    # Hosts that honour it (Claude Code) keep results up to this size inline instead of spilling
+    # them to a file; the inline budget plus the result's metadata fits under it.
+    large_results = {"anthropic/maxResultSizeChars": min(500_000, config.server.max_inline_chars + 20_000)}
+    tools = [
+        _read_only_tool(list_sources, "List sources"),
+        _read_only_tool(list_page, "Read one page", meta=large_results),
+        _read_only_tool(fetch_all, "Fetch all pages", meta=large_results),
+    ]
+    # The arguments each tool takes, for its _check_arguments (the tools read it when called).
+    accepted = {tool.name: tuple(tool.parameters["properties"]) for tool in tools}
+
+    server: MCPServer[AppContext] = MCPServer(
+        "mcp-paginate",
+        title="mcp-paginate",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        lifespan=lifespan,
+        tools=tools,
+    )
+
     @server.resource(
         "mcp-paginate://results/{results_id}",
         name="fetch_all results",
@@ -287,13 +295,47 @@ def create_server(
     return server
 
 
-_F = TypeVar("_F", bound=Callable[..., Any])
+def _read_only_tool(function: Callable[..., Any], title: str, *, meta: dict[str, Any] | None = None) -> Tool:
+    """``function`` as a read-only tool described by its docstring (without the source-code
+    indentation), whose input schema admits only its own arguments (``additionalProperties:
+    false``; the function refuses others with `_check_arguments`)."""
+    tool = Tool.from_function(
+        function,
+        title=title,
+        description=inspect.cleandoc(function.__doc__ or ""),
+        annotations=READ_ONLY,
+        meta=meta,
+    )
+    return tool.model_copy(update={"parameters": {**tool.parameters, "additionalProperties": False}})
 
 
-def _dedented(function: _F) -> _F:
-    """The tool description is the docstring: without its source-code indentation."""
-    function.__doc__ = inspect.cleandoc(function.__doc__ or "")
-    return function
+def _check_arguments(ctx: Context[AppContext, Any], tool: str, accepted: Mapping[str, Sequence[str]]) -> None:
+    """Refuse arguments ``tool`` does not take, suggesting the closest name it does. The SDK's
+    argument model drops unknown arguments silently, so a misspelt ``max_record=5`` would
+    drain the whole source; the raw arguments of the request are checked here instead.
+
+    Raises:
+        ToolError: an argument that is not among ``accepted[tool]``.
+    """
+    try:
+        params = ctx.request_context.params or {}
+    except ValueError:  # called in-process, outside any request: no raw arguments to check
+        return
+    arguments = params.get("arguments")
+    known = accepted[tool]
+    unknown = [name for name in arguments if name not in known] if isinstance(arguments, Mapping) else []
+    if not unknown:
+        return
+    takes = f"{tool} takes: {', '.join(known)}" if known else f"{tool} takes no arguments"
+    guesses = {name: difflib.get_close_matches(name, known, n=1) for name in unknown}
+    if len(unknown) == 1:
+        name = unknown[0]
+        guess = f"; did you mean {guesses[name][0]!r}? " if guesses[name] else "; "
+        raise ToolError(f"unknown argument {name!r}{guess}{takes}")
+    named = [
+        f"{name!r} (did you mean {guesses[name][0]!r}?)" if guesses[name] else repr(name) for name in unknown
+    ]
+    raise ToolError(f"unknown arguments {', '.join(named[:-1])} and {named[-1]}; {takes}")
 
 
 def _app(ctx: Context[AppContext, Any]) -> AppContext:

@@ -12,14 +12,28 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from typing import Any
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mcp_paginate.errors import CursorError
+from mcp_paginate.expressions import compile_path
 from mcp_paginate.paginators import AutoPagination, ConcretePagination
 
-__all__ = ["AdHocRequest", "ResultsMeta", "SessionRecord", "format_cursor", "new_id", "parse_cursor"]
+__all__ = [
+    "AdHocMethod",
+    "AdHocRequest",
+    "ResultsMeta",
+    "SessionRecord",
+    "format_cursor",
+    "new_id",
+    "parse_cursor",
+]
+
+AdHocMethod = Literal["GET", "POST", "QUERY"]
+"""The methods an ad-hoc request may use. The tools are annotated read-only, so nothing that
+changes data (PUT, PATCH, DELETE) is sent on an assistant's say-so; POST is here for list and
+search endpoints that take a JSON body (Alloy's), QUERY for the safe method with a body."""
 
 _CURSOR = re.compile(r"^([A-Za-z0-9_-]{24})\.(\d{1,9})(?:\.(\d{1,9}))?$")
 
@@ -58,7 +72,13 @@ class AdHocRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     url: str = Field(description="Absolute http(s) URL of the first page, on an allowed host.")
-    method: str = Field(default="GET", description="HTTP method, usually GET (POST for search APIs).")
+    method: AdHocMethod = Field(
+        default="GET",
+        description=(
+            "HTTP method: GET, POST (list or search endpoints that take a JSON body) or QUERY. "
+            "Nothing that changes data: these tools are read-only."
+        ),
+    )
     headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers.")
     query: dict[str, str | int | float | bool] = Field(default_factory=dict, description="Query parameters.")
     body: Any = Field(default=None, description="JSON body, for POST-style list endpoints.")
@@ -66,6 +86,26 @@ class AdHocRequest(BaseModel):
         default=None,
         description="JMESPath to the record list, e.g. 'data' or 'results'. Default: found automatically.",
     )
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _read_only_method(cls, value: Any) -> Any:
+        method = value.upper() if isinstance(value, str) else value
+        allowed = get_args(AdHocMethod)
+        if method not in allowed:
+            raise ValueError(
+                f"method {value!r} is not allowed in an ad-hoc request: these tools only read, so they "
+                f"send {', '.join(allowed[:-1])} or {allowed[-1]} (a configured source may use PUT or PATCH)"
+            )
+        return method
+
+    @field_validator("records")
+    @classmethod
+    def _records_path(cls, value: str | None) -> str | None:
+        # Checked here, as a source's records is when the config loads: not at the first page.
+        if value is not None:
+            compile_path(value)
+        return value
 
 
 class SessionRecord(BaseModel):

@@ -152,7 +152,10 @@ class FetchAllResult(_FlatSchema):
         WithJsonSchema(
             {
                 "type": "array",
-                "description": "As many records as fit the inline budget; all are in results_uri.",
+                "description": (
+                    "As many records as fit the inline budget (none if the first alone is over it); "
+                    "all are in results_uri."
+                ),
             }
         ),
     ]
@@ -434,7 +437,8 @@ def _ceiling(asked: int | None, limit: int, name: str, notes: list[str]) -> int:
 def _fit(records: list[Any], budget: int, *, at_least_one: bool = True) -> tuple[list[Any], bool, int]:
     """The leading records whose JSON fits ``budget`` characters, whether any were cut, and the
     characters they take (each record's JSON plus a separator). ``at_least_one`` keeps the first
-    record even when it alone is over the budget (a result is never empty for size alone)."""
+    record even when it alone is over the budget: a list_page result is never empty for size
+    alone, as its records are nowhere else (fetch_all's are all in results_uri)."""
     if not records:
         return records, False, 0
     whole = _chars(records) - 1  # less "[]", plus ","s
@@ -585,7 +589,8 @@ class _Drain:
         if self.inline_full:
             return
         budget = self.app.config.server.max_inline_chars - self.inline_chars
-        kept, self.inline_full, used = _fit(records, budget, at_least_one=not self.inline)
+        # Every record is in results_uri: one over the budget alone is left there, not inlined.
+        kept, self.inline_full, used = _fit(records, budget, at_least_one=False)
         self.inline.extend(kept)
         self.inline_chars += used
 
@@ -601,10 +606,16 @@ class _Drain:
 
     def result(self, notes: list[str]) -> FetchAllResult:
         notes.extend(self.log.notes())
-        if self.inline_full:
+        budget = self.app.config.server.max_inline_chars
+        if self.inline_full and not self.inline:
             notes.append(
-                f"{len(self.inline)} of {self.meta.count} records are inline (budget "
-                f"{self.app.config.server.max_inline_chars} chars); read them all from results_uri"
+                f"no records are inline: the first alone is over the inline budget of {budget} chars; "
+                f"read all {self.meta.count} from results_uri (or pass fields=[...] to keep fewer fields)"
+            )
+        elif self.inline_full:
+            notes.append(
+                f"{len(self.inline)} of {self.meta.count} records are inline (budget {budget} chars); "
+                "read them all from results_uri"
             )
         if self.dropped_duplicates:
             notes.append(

@@ -121,7 +121,9 @@ class Recorder:
                 Route("/echo-line/{status:int}", self._echo_line, methods=["GET", "POST"]),
                 Route("/lower-hex", self._lower_hex, methods=["GET"]),
                 Route("/echo-records", self._echo_records, methods=["GET"]),
-                Route("/{rest:path}", self._records, methods=["GET", "POST"]),
+                Route(
+                    "/{rest:path}", self._records, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "QUERY"]
+                ),
             ]
         )
         self._server: uvicorn.Server | None = None
@@ -294,6 +296,30 @@ async def test_ad_hoc_request_to_an_allowed_host_listed_by_address_works(fresh_a
         )
     assert ids(data["records"]) == ALL_IDS  # the refusals below are not "everything refused"
     assert fresh_api.stats.requests > 0
+
+
+@pytest.mark.parametrize("method", ["DELETE", "delete", "PUT", "PATCH", "TRACE", ""])
+async def test_ad_hoc_request_with_a_method_that_may_change_data_is_refused_and_nothing_is_sent(
+    method: str,
+) -> None:
+    """The tools are annotated read-only: an ad-hoc request never sends DELETE, PUT, PATCH…"""
+    with Recorder() as recorder:
+        async with connect(config_of({}, allowed_hosts=[recorder.netloc])) as client:
+            for tool in ("list_page", "fetch_all"):
+                request = {"url": recorder.url + "/records", "method": method}
+                text = error_text(await client.call_tool(tool, {"request": request}))
+                assert "request.method" in text and "GET, POST or QUERY" in text, text
+    assert recorder.seen == []
+
+
+async def test_ad_hoc_request_sends_get_post_and_query_in_any_case() -> None:
+    with Recorder() as recorder:
+        async with connect(config_of({}, allowed_hosts=[recorder.netloc])) as client:
+            for method in ("get", "POST", "query"):
+                request = {"url": recorder.url + "/records", "method": method, "body": {"q": 1}}
+                data = structured(await client.call_tool("list_page", {"request": request}))
+                assert ids(data["records"]) == [1000, 1001]
+    assert [seen.method for seen in recorder.seen] == ["GET", "POST", "QUERY"]
 
 
 async def test_ad_hoc_host_not_listed_or_on_another_port_is_refused(fresh_api: SampleAPI) -> None:

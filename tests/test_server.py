@@ -296,6 +296,57 @@ async def test_invalid_arguments_are_tool_errors(client: Client) -> None:
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("name", ["list_page", "fetch_all"])
+async def test_an_invalid_ad_hoc_records_path_is_a_tool_error_naming_the_field(
+    fresh_api: SampleAPI, name: str
+) -> None:
+    config = AppConfig.model_validate({"server": {"allowed_hosts": [f"127.0.0.1:{fresh_api.port}"]}})
+    async with Client(create_server(config, "memory://", environ={})) as connected:
+        request = {"url": fresh_api.url + "/offset", "records": "items[?"}
+        text = error_text(await connected.call_tool(name, {"request": request}))
+    assert "request.records" in text and "invalid JMESPath expression 'items[?'" in text
+    assert fresh_api.stats.requests == 0
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("name", "arguments", "expected"),
+    [
+        (
+            "fetch_all",
+            {"source": "offset_total", "max_record": 5},
+            "unknown argument 'max_record'; did you mean 'max_records'?",
+        ),
+        (
+            "list_page",
+            {"source": "offset_total", "pagesize": 5, "feilds": ["id"]},
+            "unknown arguments 'pagesize' (did you mean 'page_size'?) and 'feilds' (did you mean 'fields'?)",
+        ),
+        ("list_page", {"next_cursor": "abc"}, "unknown argument 'next_cursor'; did you mean 'cursor'?"),
+        ("list_sources", {"verbose": True}, "unknown argument 'verbose'; list_sources takes no arguments"),
+    ],
+)
+async def test_unknown_arguments_are_a_tool_error_suggesting_the_known_name(
+    client: Client, name: str, arguments: dict[str, Any], expected: str
+) -> None:
+    text = error_text(await client.call_tool(name, arguments))
+    assert expected in text, text
+
+
+@pytest.mark.anyio
+async def test_an_unknown_argument_without_a_close_name_lists_the_known_ones(client: Client) -> None:
+    text = error_text(await client.call_tool("fetch_all", {"source": "offset_total", "limit": 5}))
+    assert "unknown argument 'limit'" in text and "did you mean" not in text
+    assert "max_records" in text and "page_size" in text and "dedupe_key" in text
+
+
+@pytest.mark.anyio
+async def test_input_schemas_admit_no_other_arguments(client: Client) -> None:
+    for listed_tool in (await client.list_tools()).tools:
+        assert listed_tool.input_schema["additionalProperties"] is False, listed_tool.name
+
+
+@pytest.mark.anyio
 async def test_upstream_error_carries_status_and_trimmed_message(client: Client) -> None:
     # A pagination_token the sample API did not mint is a 400 with {"error": ...}.
     spec = {
@@ -391,6 +442,32 @@ async def test_inline_records_are_bounded_and_the_rest_is_in_the_resource(sample
         assert len(json.dumps(data["records"], separators=(",", ":"))) <= 2000
         stored = json.loads((await connected.read_resource(data["results_uri"])).contents[0].text)
         assert [r["id"] for r in stored["records"]] == ALL_IDS
+
+
+@pytest.mark.anyio
+async def test_fetch_all_returns_no_record_inline_when_the_first_alone_is_over_the_budget(
+    sample_api: SampleAPI,
+) -> None:
+    # Two records: the whole response (about 9,000 characters, over the 1,000 budget), then a small one.
+    source = {
+        "url": sample_api.url + "/offset",
+        "query": {"limit": "100"},
+        "records": "[@, items[0]]",
+        "pagination": {"mode": "none"},
+    }
+    config = AppConfig.model_validate({"server": {"max_inline_chars": 1000}, "sources": {"big": source}})
+    async with Client(create_server(config, "memory://", environ={})) as connected:
+        result = await connected.call_tool("fetch_all", {"source": "big"})
+        data = structured(result)
+        assert data["count"] == 2 and data["returned"] == 0 and data["records"] == []
+        assert sum(len(block.text) for block in result.content) < 3000  # the text copy is small too
+        assert data["results_uri"] in result.content[0].text
+        assert any("results_uri" in note and "over the inline budget" in note for note in data["notes"])
+        stored = json.loads((await connected.read_resource(data["results_uri"])).contents[0].text)
+        assert stored["records"][0]["total"] == 237 and stored["records"][1]["id"] == 1
+        # list_page still shows it: a page's records are nowhere else.
+        page = structured(await connected.call_tool("list_page", {"source": "big"}))
+        assert page["page"]["size"] == 1 and page["records"][0]["total"] == 237
 
 
 # --------------------------------------------------------------------------------------------
