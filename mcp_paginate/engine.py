@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+from pydantic import ValidationError
 
 from mcp_paginate.app import AppContext
 from mcp_paginate.config import SourceConfig, param_text
@@ -184,7 +185,15 @@ class Engine:
             CursorError: malformed, unknown, expired, not reached, or another caller's cursor.
         """
         session_id, number, skip = parse_cursor(cursor)
-        session = await self.app.store.get_session(session_id)
+        try:
+            session = await self.app.store.get_session(session_id)
+            state = await self.app.store.get_page(session_id, number) if session is not None else None
+        except ValidationError:
+            # Stored by a version of mcp-paginate whose sessions this one reads differently.
+            raise CursorError(
+                "that cursor's session was stored by another version of mcp-paginate and cannot be "
+                "read; start again with source=… (or request=…) and the same params"
+            ) from None
         if session is None:
             raise CursorError(
                 "that cursor has expired or is unknown to this server's store; start again with "
@@ -192,7 +201,6 @@ class Engine:
             )
         if session.owner is not None and session.owner != owner:
             raise CursorError("that cursor belongs to another caller; start your own session with source=…")
-        state = await self.app.store.get_page(session_id, number)
         if state is None:
             raise CursorError(
                 f"page {number} of that session has not been reached yet; continue with the next_cursor "

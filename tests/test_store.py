@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -459,3 +460,32 @@ async def test_sqlite_write_waits_for_another_process_lock_without_blocking_the_
     finally:
         other.close()
         await store.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_session_this_version_cannot_read_is_a_cursor_error(tmp_path: Path) -> None:
+    # A session stored by another version (here: an ad-hoc DELETE, refused since) failed to load
+    # with a bare ValidationError, which reached the assistant as "Error executing tool".
+    from mcp_paginate.app import open_app
+    from mcp_paginate.config import AppConfig
+    from mcp_paginate.errors import CursorError
+    from mcp_paginate.sample_api import SampleAPI
+    from mcp_paginate.tools import list_page
+
+    with SampleAPI() as api:
+        host = api.url.split("://", 1)[1]
+        config = AppConfig.model_validate({"server": {"allowed_hosts": [host]}})
+        store_url = f"sqlite:///{tmp_path / 'state.db'}"
+        async with open_app(config, store_url) as app:
+            first = await list_page(app, request={"url": api.url + "/offset", "records": "items"})
+        assert first.next_cursor is not None
+        database = sqlite3.connect(tmp_path / "state.db")
+        with database:
+            (data,) = database.execute("SELECT data FROM sessions").fetchone()
+            session = json.loads(data)
+            session["request"]["method"] = "DELETE"
+            database.execute("UPDATE sessions SET data = ?", (json.dumps(session),))
+        database.close()
+        async with open_app(config, store_url) as app:
+            with pytest.raises(CursorError, match="stored by another version"):
+                await list_page(app, cursor=first.next_cursor)
