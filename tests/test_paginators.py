@@ -885,6 +885,40 @@ def test_template_cursor_over_a_null_or_false_value_ends_paging(value: Any) -> N
     assert step.next is None and "no next cursor" in (step.reason or "")
 
 
+@pytest.mark.parametrize("value", [None, False, ""])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "p-{{ response.meta.next_token }}",
+        "{{ response.meta.next_token }}:{{ response.meta.other }}",
+        "{{ 'p-' ~ response.meta.next_token if response.meta.next_token }}",
+    ],
+)
+def test_template_cursor_whose_every_value_is_empty_ends_paging_despite_literal_text(
+    template: str, value: Any
+) -> None:
+    # "p-{{ x }}" rendered "p-" over a null x, which was sent as the next cursor.
+    pagination = CursorPagination.model_validate({"next": {"template": template}})
+    body = {"data": records_of(2), "meta": {"next_token": value}}
+    step = pagination.next_state(view(body), State())
+    assert step.next is None and "no next cursor" in (step.reason or "")
+
+
+@pytest.mark.parametrize(
+    ("template", "cursor"),
+    [
+        ("p-{{ response.meta.next_token }}", "p-t2"),
+        ("{{ response.meta.other }}/{{ response.meta.next_token }}", "/t2"),
+        ("{% if response.meta.next_token %}fixed{% endif %}", "fixed"),
+    ],
+)
+def test_template_cursor_with_one_value_present_keeps_its_literal_text(template: str, cursor: str) -> None:
+    pagination = CursorPagination.model_validate({"next": {"template": template}})
+    body = {"data": records_of(2), "meta": {"next_token": "t2", "other": None}}
+    step = pagination.next_state(view(body), State())
+    assert step.next is not None and step.next.cursor == cursor
+
+
 def test_stop_condition_over_a_null_value_does_not_stop() -> None:
     pagination = make("cursor", stop_condition="{{ response.done }}")
     body = {"data": records_of(5), "done": None, "next": "c"}

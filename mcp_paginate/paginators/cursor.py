@@ -15,7 +15,7 @@ from urllib.parse import urljoin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from mcp_paginate.expressions import compile_path, compile_template, render_text, search
+from mcp_paginate.expressions import compile_path, compile_template, render_cursor, search
 from mcp_paginate.paginators.base import (
     PageView,
     PreparedRequest,
@@ -49,7 +49,8 @@ class NextCursor(BaseModel):
         description=(
             "Sandboxed Jinja template rendering the cursor, e.g. \"{{ last_records[-1]['key'] }}\"; "
             "variables: response, headers, last_records, page_number, records_so_far. A missing, null "
-            "or false value renders empty, which ends paging."
+            "or false value renders empty; when the whole renders empty, or every {{ }} value in it does "
+            '("p-{{ response.next }}" over a null next), there is no next cursor and paging ends.'
         ),
     )
 
@@ -86,7 +87,7 @@ class NextCursor(BaseModel):
             value = search(self.last_record, page.records[-1]) if page.records else None
         else:
             assert self.template is not None
-            value = render_text(self.template, page.template_variables())
+            value = render_cursor(self.template, page.template_variables())
         if value is None or isinstance(value, bool):
             return None
         if isinstance(value, int | float):
