@@ -13,7 +13,6 @@ Example::
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tomllib
@@ -35,6 +34,7 @@ from pydantic import (
 from mcp_paginate.errors import ConfigError, InputError
 from mcp_paginate.expressions import compile_path
 from mcp_paginate.paginators import AutoPagination, Pagination, PreparedRequest
+from mcp_paginate.paginators.base import param_text
 from mcp_paginate.redaction import Redactor
 
 __all__ = [
@@ -361,13 +361,3 @@ def _drop_none(value: Any) -> Any:
     if isinstance(value, list):
         return [_drop_none(v) for v in value]
     return value
-
-
-def param_text(value: Any) -> str:
-    """A param's value where text is needed (a URL, a query value, a header, a string in a
-    body): JSON's spelling for booleans and objects, not Python's (``true``, not ``True``)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return str(value)

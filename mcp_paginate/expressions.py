@@ -8,6 +8,7 @@ typo is reported before any request is sent and no page re-parses them.
 from __future__ import annotations
 
 import functools
+import json
 import math
 import re
 from contextvars import ContextVar
@@ -70,9 +71,16 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
+def _json_spelling(value: Any) -> Any:
+    """An object or array renders as compact JSON text (``{"a":1}``), not Python's ``{'a': 1}``."""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return value
+
+
 def _null_empty(value: Any) -> Any:
     """A JSON null renders as nothing, not as Python's ``None``."""
-    return "" if value is None else value
+    return "" if value is None else _json_spelling(value)
 
 
 _values_rendered: ContextVar[list[bool] | None] = ContextVar("_values_rendered", default=None)
@@ -82,7 +90,7 @@ _values_rendered: ContextVar[list[bool] | None] = ContextVar("_values_rendered",
 def _null_or_false_empty(value: Any) -> Any:
     """A JSON null or false renders as nothing: for a cursor template, "no next cursor"
     (``{{ response.meta.next_token }}`` on the last page), never the text "None" sent as one."""
-    shown = "" if value is None or value is False else value
+    shown = "" if value is None or value is False else _json_spelling(value)
     rendered = _values_rendered.get()
     if rendered is not None:
         rendered.append(bool(str(shown).strip()))

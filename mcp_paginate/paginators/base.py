@@ -12,6 +12,7 @@ re-read or continue a page without the paginator instance that produced it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urljoin
@@ -28,6 +29,7 @@ __all__ = [
     "State",
     "Step",
     "StopRules",
+    "param_text",
 ]
 
 
@@ -65,17 +67,18 @@ class RequestOption(BaseModel):
 
     def inject(self, request: PreparedRequest, value: Any, variables: dict[str, Any]) -> None:
         """Put value (or its rendered template) where this option says: as text in a query,
-        header or URL; as it is (a number stays a number) in a JSON body."""
+        header or URL (an object as JSON text); as it is (a number stays a number, an object an
+        object) in a JSON body."""
         if self.template is not None:
             value = render_value(self.template, {**variables, "value": value})
         if self.in_ == "url":
-            request.replace_url(str(value))
+            request.replace_url(param_text(value))
         elif self.in_ == "query":
             assert self.name is not None
-            request.query[self.name] = str(value)
+            request.query[self.name] = param_text(value)
         elif self.in_ == "header":
             assert self.name is not None
-            request.headers[self.name] = str(value)
+            request.headers[self.name] = param_text(value)
         else:
             assert self.name is not None
             request.set_body_path(self.name, value)
@@ -87,14 +90,15 @@ class State(BaseModel):
     Stored per page in a session. ``offset`` is the count of records before the page
     in every mode that knows it (page mode too, so totals work under silent caps).
     ``cursor`` keeps the JSON type the API gave it: a number read from the body stays a
-    number, so a JSON body gets ``3`` back, not ``"3"`` (query and header values are text).
+    number and an object an object, so a JSON body gets ``3`` or ``{"id": 3}`` back, not
+    ``"3"`` (query and header values are text: `param_text`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     offset: int | None = None
     page: int | None = None
-    cursor: str | int | float | None = None
+    cursor: str | int | float | dict[str, Any] | list[Any] | None = None
     page_size: int | None = None
     learned_page_size: int | None = None
     unconfirmed_short: int | None = None
@@ -110,6 +114,8 @@ class State(BaseModel):
         ``offset`` is a running record count, so A->B->A must not look new), else the
         page number, else the offset.
         """
+        if isinstance(self.cursor, dict | list):
+            return "c=" + json.dumps(self.cursor, sort_keys=True, separators=(",", ":"))
         if self.cursor is not None:
             return f"c={self.cursor}"
         if self.page is not None:
@@ -155,6 +161,16 @@ class PreparedRequest:
                 target[part] = child
             target = child
         target[last] = value
+
+
+def param_text(value: Any) -> str:
+    """A value where text is needed (a URL, a query value, a header, a string in a body): JSON's
+    spelling for booleans, objects and arrays, not Python's (``true``, ``{"k":[1]}``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value)
 
 
 def _copied(value: Any) -> Any:

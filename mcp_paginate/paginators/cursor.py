@@ -25,6 +25,7 @@ from mcp_paginate.paginators.base import (
     StopRules,
     not_a_url,
     optional_option,
+    param_text,
 )
 
 __all__ = ["CursorPagination", "NextCursor"]
@@ -70,11 +71,11 @@ class NextCursor(BaseModel):
             compile_template(self.template)
         return self
 
-    def find(self, page: PageView) -> str | int | float | None:
+    def find(self, page: PageView) -> str | int | float | dict[str, Any] | list[Any] | None:
         """The next cursor in ``page``, or None when there is none (missing, null, false, empty).
 
-        A JSON number keeps its type (``starting_after = 3`` in a JSON body, not ``"3"``);
-        anything else is text.
+        A JSON number, object or array keeps its type (``starting_after = 3`` in a JSON body,
+        not ``"3"``; an object is sent as JSON text in a query); anything else is text.
         """
         value: Any
         if self.body is not None:
@@ -92,6 +93,8 @@ class NextCursor(BaseModel):
             return None
         if isinstance(value, int | float):
             return value
+        if isinstance(value, dict | list):
+            return value or None
         text = str(value).strip()
         return text or None
 
@@ -148,6 +151,6 @@ class CursorPagination(StopRules):
             return Step(None, None, "no next cursor in the response")
         if self.cursor_param.in_ == "url":
             # Resolve now so the stored state (and loop detection) sees absolute URLs.
-            cursor = urljoin(page.url, str(cursor))
+            cursor = urljoin(page.url, param_text(cursor))
         seen = (state.offset or 0) + len(page.records)
         return Step(state.model_copy(update={"cursor": cursor, "offset": seen}))
