@@ -113,7 +113,10 @@ class CursorPagination(StopRules):
     next: NextCursor = Field(description="Where the next cursor comes from (exactly one of its fields).")
     cursor_param: RequestOption = Field(
         default=RequestOption.model_validate({"in": "query", "name": "cursor"}),
-        description="Where the cursor goes; {in='url'} when the cursor is the next page's URL.",
+        description=(
+            "Where the cursor goes; {in='url'} when the cursor is the next page's URL; with in='path', "
+            "the first request (no cursor yet) leaves its placeholder empty."
+        ),
     )
     start_cursor: str | None = Field(default=None, description="Cursor for the first request, if any.")
 
@@ -133,14 +136,9 @@ class CursorPagination(StopRules):
     def apply(self, request: PreparedRequest, state: State) -> None:
         variables = {"cursor": state.cursor, "page_size": state.page_size, "offset": state.offset}
         follows_link = self.cursor_param.in_ == "url"
-        if state.cursor is not None:
-            self.cursor_param.inject(request, state.cursor, variables)
+        self.cursor_param.inject(request, state.cursor, variables)
         # A next-link already carries the page size the first request asked for.
-        if (
-            self.size_param is not None
-            and state.page_size is not None
-            and not (follows_link and state.cursor)
-        ):
+        if self.size_param is not None and not (follows_link and state.cursor):
             self.size_param.inject(request, state.page_size, variables)
 
     def next_state(self, page: PageView, state: State) -> Step:
