@@ -13,14 +13,13 @@ Example::
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from pydantic import (
     BaseModel,
@@ -35,6 +34,7 @@ from pydantic import (
 from mcp_paginate.errors import ConfigError, InputError
 from mcp_paginate.expressions import compile_path
 from mcp_paginate.paginators import AutoPagination, Pagination, PreparedRequest
+from mcp_paginate.paginators.base import param_text, path_options
 from mcp_paginate.redaction import Redactor
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "ParamSpec",
     "ServerSettings",
     "SourceConfig",
+    "check_path_options",
     "default_config_path",
     "load_config",
     "param_text",
@@ -141,7 +142,9 @@ class SourceConfig(BaseModel):
 
     @model_validator(mode="after")
     def _placeholders_declared(self) -> SourceConfig:
-        used = set(_PLACEHOLDER.findall(self.url))
+        # The url's placeholders are params, or paging values filled by in='path' options.
+        paging = {placeholder for _, placeholder in path_options(self.pagination)}
+        used = set(_PLACEHOLDER.findall(self.url)) - paging
         for text in _strings(self.headers, self.query, self.body):
             used.update(_PLACEHOLDER.findall(text))
         missing = sorted(used - set(self.params))
@@ -149,6 +152,7 @@ class SourceConfig(BaseModel):
             raise ValueError(
                 f"placeholders {missing} are used but not declared in params; add them to params"
             )
+        check_path_options(self.url, self.pagination, self.params)
         return self
 
     def env_references(self) -> set[str]:
@@ -223,6 +227,8 @@ class SourceConfig(BaseModel):
                 return values.get(whole.group(1))
 
             def one(match: re.Match[str]) -> str:
+                if match.group(1) not in self.params:
+                    return match.group(0)  # a paging value's, filled per page (in='path')
                 value = values.get(match.group(1))
                 text = "" if value is None else param_text(value)
                 return quote(text, safe="") if in_url else text
@@ -264,6 +270,45 @@ class AppConfig(BaseModel):
                 for name, table in data["sources"].items()
             }
         return data
+
+
+def check_path_options(url: str, pagination: BaseModel, params: Collection[str] | None) -> None:
+    """Check that pagination's ``in='path'`` options fit ``url``: each names a ``{placeholder}``
+    in its path, no two the same one, none that is also a param. With ``params`` (a source),
+    also that every placeholder of the url is a param or filled by such an option.
+
+    Raises:
+        ValueError: what does not fit, naming the pagination field and the placeholder.
+    """
+    in_url = set(_PLACEHOLDER.findall(url))
+    in_path = set(_PLACEHOLDER.findall(urlsplit(url).path))
+    filled: dict[str, str] = {}
+    for field_name, placeholder in path_options(pagination):
+        where = (
+            f"pagination.{field_name} is in='path' with name {placeholder!r}, "
+            f"but the url has no {{{placeholder}}}"
+        )
+        if placeholder in filled:
+            raise ValueError(
+                f"pagination.{filled[placeholder]} and pagination.{field_name} both fill {{{placeholder}}}; "
+                "give each its own placeholder"
+            )
+        if placeholder not in in_url:
+            raise ValueError(f"{where} placeholder; put {{{placeholder}}} in the url where the value goes")
+        if placeholder not in in_path:
+            raise ValueError(f"{where} in its path; for a query parameter use in='query'")
+        if params is not None and placeholder in params:
+            raise ValueError(
+                f"{{{placeholder}}} is both a param and pagination.{field_name} (in='path'); "
+                "rename one of them"
+            )
+        filled[placeholder] = field_name
+    unfilled = sorted(in_url - set(params) - set(filled)) if params is not None else []
+    if unfilled:
+        raise ValueError(
+            f"the url's {{{unfilled[0]}}} is filled by no request option with in='path' and is not a "
+            f"param; give the pagination a request option {{in='path', name='{unfilled[0]}'}}"
+        )
 
 
 def default_config_path(environ: Mapping[str, str] | None = None) -> Path | None:
@@ -361,13 +406,3 @@ def _drop_none(value: Any) -> Any:
     if isinstance(value, list):
         return [_drop_none(v) for v in value]
     return value
-
-
-def param_text(value: Any) -> str:
-    """A param's value where text is needed (a URL, a query value, a header, a string in a
-    body): JSON's spelling for booleans and objects, not Python's (``true``, not ``True``)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return str(value)

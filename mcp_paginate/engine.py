@@ -22,7 +22,7 @@ import anyio
 from pydantic import ValidationError
 
 from mcp_paginate.app import AppContext
-from mcp_paginate.config import SourceConfig, param_text
+from mcp_paginate.config import SourceConfig, check_path_options, param_text
 from mcp_paginate.errors import (
     CursorError,
     InputError,
@@ -148,12 +148,15 @@ class Engine:
         if source is not None:
             source_config = self._source(source)
             given_params = source_config.check_params(params)
+            if spec is not None:  # the source's own pagination was checked at load
+                _check_path_fit(source_config.url, spec, source_config.params, source)
             spec = spec or source_config.pagination
         else:
             if params:
                 raise InputError("params go with source; put ad-hoc values in request.query or request.body")
             ad_hoc = _parse_request(request)
             spec = spec or AutoPagination()
+            _check_path_fit(ad_hoc.url, spec, None, None)
         notes: list[str] = []
         size = self._page_size(spec, source_config, page_size, notes)
         settings = self.app.config.server
@@ -459,6 +462,23 @@ def _parse_pagination(
         return pagination_adapter.validate_python(dict(value))
     except ValueError as exc:
         raise InputError(f"invalid pagination spec: {_short_validation(exc)}") from None
+
+
+def _check_path_fit(
+    url: str,
+    spec: ConcretePagination | AutoPagination,
+    params: Mapping[str, Any] | None,
+    source: str | None,
+) -> None:
+    """`check_path_options` for a pagination given as a tool argument.
+
+    Raises:
+        InputError: its in='path' options do not fit the url (or leave a placeholder unfilled).
+    """
+    try:
+        check_path_options(url, spec, params)
+    except ValueError as exc:
+        raise InputError(f"invalid pagination spec for this url: {exc}", source=source) from None
 
 
 def _parse_request(value: AdHocRequest | Mapping[str, Any] | None) -> AdHocRequest:

@@ -8,8 +8,10 @@ typo is reported before any request is sent and no page re-parses them.
 from __future__ import annotations
 
 import functools
+import json
 import math
 import re
+from contextvars import ContextVar
 from typing import Any
 
 import jmespath
@@ -19,7 +21,14 @@ from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-__all__ = ["compile_path", "compile_template", "render_condition", "render_text", "render_value", "search"]
+__all__ = [
+    "compile_path",
+    "compile_template",
+    "render_condition",
+    "render_cursor",
+    "render_value",
+    "search",
+]
 
 _MAX_BUILT = 100_000
 """Longest string or list a template may build with ``*``, and largest ``**`` result in digits."""
@@ -62,15 +71,30 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
+def _json_spelling(value: Any) -> Any:
+    """An object or array renders as compact JSON text (``{"a":1}``), not Python's ``{'a': 1}``."""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return value
+
+
 def _null_empty(value: Any) -> Any:
     """A JSON null renders as nothing, not as Python's ``None``."""
-    return "" if value is None else value
+    return "" if value is None else _json_spelling(value)
+
+
+_values_rendered: ContextVar[list[bool] | None] = ContextVar("_values_rendered", default=None)
+"""While `render_cursor` renders: whether each ``{{ }}`` value it output was non-blank."""
 
 
 def _null_or_false_empty(value: Any) -> Any:
     """A JSON null or false renders as nothing: for a cursor template, "no next cursor"
     (``{{ response.meta.next_token }}`` on the last page), never the text "None" sent as one."""
-    return "" if value is None or value is False else value
+    shown = "" if value is None or value is False else _json_spelling(value)
+    rendered = _values_rendered.get()
+    if rendered is not None:
+        rendered.append(bool(str(shown).strip()))
+    return shown
 
 
 # Templates may read the response, never call methods that mutate it or reach Python
@@ -141,13 +165,25 @@ def render_value(source: str, variables: dict[str, Any]) -> str:
         raise ValueError(f"template {source!r} failed: {_reason(exc)}") from exc
 
 
-def render_text(source: str, variables: dict[str, Any]) -> str:
-    """Render a template leniently: missing, null and false values render empty (cursor
-    templates, where empty means "no next cursor")."""
+def render_cursor(source: str, variables: dict[str, Any]) -> str | None:
+    """Render a cursor template leniently; None when it gives no next cursor.
+
+    There is none when the template renders blank, or when every ``{{ }}`` value in it renders
+    blank (missing, null, false or empty), whatever literal text surrounds them:
+    ``"p-{{ response.next }}"`` on the last page is no cursor, not ``"p-"``.
+    """
+    template = compile_template(source)  # before counting: constants are output at compile time
+    rendered: list[bool] = []
+    token = _values_rendered.set(rendered)
     try:
-        return str(compile_template(source).render(**variables))
+        text = str(template.render(**variables)).strip()
     except Exception as exc:  # user code: TypeError, ZeroDivisionError... are its failures too
         raise ValueError(f"template {source!r} failed: {_reason(exc)}") from exc
+    finally:
+        _values_rendered.reset(token)
+    if not text or (rendered and not any(rendered)):
+        return None
+    return text
 
 
 def render_condition(source: str, variables: dict[str, Any]) -> bool:

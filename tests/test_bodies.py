@@ -7,6 +7,7 @@ the real `mcp.Client`, and every record reaches the result, its text and the sto
 - ``Link`` headers written every way RFC 8288 allows (paging follows them all to the end);
 - a cursor template over a null next token (paging ends; no ``?cursor=None``);
 - a numeric cursor written into a JSON body (it stays a number);
+- an object cursor (JSON text in a query, the object itself in a JSON body);
 - an API that answers past its end with 400/404/416 (the probe after a short page ends paging).
 """
 
@@ -110,6 +111,24 @@ class _Upstream(SampleAPI):
             next_id = ids[-1] if ids and ids[-1] < CURSOR_RECORDS else None
             return JSONResponse({"data": [{"id": i} for i in ids], "next_id": next_id})
 
+        async def object_cursor(request: Request) -> JSONResponse:
+            # The next cursor is an object; it must come back as JSON text in ?cursor= (GET) or
+            # as the same object in the body's "after" (POST).
+            if request.method == "GET":
+                text = request.query_params.get("cursor")
+                try:
+                    after = None if text is None else json.loads(text)
+                except ValueError:
+                    return JSONResponse({"error": f"cursor is not JSON: {text!r}"}, status_code=400)
+            else:
+                after = (await request.json()).get("after")
+            if after is not None and (not isinstance(after, dict) or type(after.get("id")) is not int):
+                return JSONResponse({"error": f"bad cursor {after!r}"}, status_code=400)
+            start = 0 if after is None else after["id"]
+            ids = list(range(start + 1, min(start + 3, CURSOR_RECORDS) + 1))
+            following = {"id": ids[-1], "order": ["id", "asc"]} if ids[-1] < CURSOR_RECORDS else None
+            return JSONResponse({"data": [{"id": i} for i in ids], "next": following})
+
         async def past_end(request: Request) -> JSONResponse:
             # SHORT_RECORDS records; asking past them is answered with the status in the path
             # (Django REST Framework: 404 "Invalid page."; others 400 or 416).
@@ -128,6 +147,7 @@ class _Upstream(SampleAPI):
             routes=[
                 Route("/null-token", null_token),
                 Route("/search", search, methods=["POST"]),
+                Route("/object-cursor", object_cursor, methods=["GET", "POST"]),
                 Route("/past-end/{status:int}/{mode}", past_end),
                 Route("/odd-links", odd_links),
                 Route("/unknown-total", unknown_total),
@@ -192,6 +212,20 @@ async def client(upstream: _Upstream) -> AsyncIterator[Client]:
                         "mode": "cursor",
                         "next": {"body": "next_id"},
                         "cursor_param": {"in": "body", "name": "starting_after"},
+                    },
+                },
+                "object_cursor_query": {
+                    "url": f"{upstream.url}/object-cursor",
+                    "pagination": {"mode": "cursor", "next": {"body": "next"}},
+                },
+                "object_cursor_body": {
+                    "url": f"{upstream.url}/object-cursor",
+                    "method": "POST",
+                    "body": {"q": "x"},
+                    "pagination": {
+                        "mode": "cursor",
+                        "next": {"body": "next"},
+                        "cursor_param": {"in": "body", "name": "after"},
                     },
                 },
                 "search_last_record": {
@@ -299,6 +333,22 @@ async def test_a_numeric_cursor_goes_into_a_json_body_as_a_number(client: Client
     second = structured(await client.call_tool("list_page", {"cursor": first["next_cursor"]}))
     assert [record["id"] for record in second["records"]] == [4, 5, 6]
     assert second["page"]["request"]["cursor"] == 3
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("source", ["object_cursor_query", "object_cursor_body"])
+async def test_an_object_cursor_is_json_text_in_a_query_and_an_object_in_a_body(
+    client: Client, source: str
+) -> None:
+    # The query got Python's spelling ({'id': 3, ...}), which no API parses.
+    drained = structured(await client.call_tool("fetch_all", {"source": source}))
+    assert [record["id"] for record in drained["records"]] == list(range(1, CURSOR_RECORDS + 1))
+    assert drained["complete"] is True and drained["error"] is None and drained["pages"] == 3
+
+    first = structured(await client.call_tool("list_page", {"source": source}))
+    second = structured(await client.call_tool("list_page", {"cursor": first["next_cursor"]}))
+    assert [record["id"] for record in second["records"]] == [4, 5, 6]
+    assert second["page"]["request"]["cursor"] == {"id": 3, "order": ["id", "asc"]}
 
 
 @pytest.mark.anyio

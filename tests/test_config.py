@@ -16,7 +16,7 @@ from mcp_paginate import tools
 from mcp_paginate.app import open_app
 from mcp_paginate.config import AppConfig, SourceConfig, default_config_path, load_config
 from mcp_paginate.errors import ConfigError, InputError
-from mcp_paginate.paginators import CursorPagination, OffsetPagination, PreparedRequest
+from mcp_paginate.paginators import CursorPagination, OffsetPagination, PagePagination, PreparedRequest
 from mcp_paginate.redaction import Redactor
 from mcp_paginate.sample_api import SampleAPI
 
@@ -284,6 +284,79 @@ def test_jinja_braces_and_env_references_are_not_placeholders(tmp_path: Path) ->
         'template = "{{ offset }}-{{ offset + page_size }}" }\n',
     )
     assert source.params == {}
+
+
+PATH_SOURCE = """[sources.pages]
+url = "https://api.example.test/{org}/items/page/{page}"
+params = { org = "Organisation" }
+query = { state = "open" }
+[sources.pages.pagination]
+mode = "page"
+page_size = 3
+size_param = { in = "query", name = "per_page" }
+page_param = { in = "path", name = "page" }
+"""
+
+
+def test_a_path_paging_placeholder_is_not_a_param_and_is_filled_on_every_request(tmp_path: Path) -> None:
+    source = load_config(write(tmp_path, PATH_SOURCE), environ={}).sources["pages"]
+    assert set(source.params) == {"org"}
+    assert source.check_params({"org": "a/b"}) == {"org": "a/b"}
+    request = source.resolve({"org": "a/b"}, Redactor(), {})
+    assert request.url == "https://api.example.test/a%2Fb/items/page/{page}"
+    pagination = source.pagination
+    assert isinstance(pagination, PagePagination)
+    second = request.copy()
+    pagination.apply(second, pagination.first_state(3).model_copy(update={"page": 2}))
+    assert second.url == "https://api.example.test/a%2Fb/items/page/2"
+    assert second.query == {"state": "open", "per_page": "3"}
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "pagination", "found"),
+    [
+        (  # the placeholder is not in the url at all
+            "https://api.example.test/items",
+            "",
+            'page_param = { in = "path", name = "page" }',
+            "pagination.page_param is in='path' with name 'page', but the url has no {page}",
+        ),
+        (  # in the query string: that is what in='query' is for
+            "https://api.example.test/items?p={page}",
+            "",
+            'page_param = { in = "path", name = "page" }',
+            "but the url has no {page} in its path",
+        ),
+        (  # both a param and a paging value
+            "https://api.example.test/items/{page}",
+            'params = { page = "Page" }',
+            'page_param = { in = "path", name = "page" }',
+            "{page} is both a param and pagination.page_param",
+        ),
+        (  # two paging values into one placeholder
+            "https://api.example.test/items/{page}",
+            "",
+            'page_param = { in = "path", name = "page" }\nsize_param = { in = "path", name = "page" }',
+            "pagination.size_param and pagination.page_param both fill {page}",
+        ),
+        (  # a name that cannot be a placeholder
+            "https://api.example.test/items/{page}",
+            "",
+            'page_param = { in = "path", name = "{page}" }',
+            "name '{page}' must be the name of a {placeholder}",
+        ),
+    ],
+)
+def test_path_paging_options_are_checked_at_load(
+    tmp_path: Path, url: str, params: str, pagination: str, found: str
+) -> None:
+    text = (
+        f'[sources.pages]\nurl = "{url}"\n{params}\n[sources.pages.pagination]\nmode = "page"\n{pagination}\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text), environ={})
+    message = str(caught.value)
+    assert "[sources.pages]" in message and found in message
 
 
 def test_unknown_param_is_an_input_error_naming_the_source_and_the_known_params(tmp_path: Path) -> None:

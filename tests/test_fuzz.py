@@ -402,7 +402,7 @@ request_options = st.one_of(
     st.none(),
     json_values,
     st.fixed_dictionaries(
-        {"in": st.sampled_from(["query", "header", "body", "url", "cookie", "", "QUERY"]) | odd_text},
+        {"in": st.sampled_from(["query", "header", "body", "url", "path", "cookie", "", "QUERY"]) | odd_text},
         optional={
             "name": odd_text | st.sampled_from(["limit", "offset", "input.offset", "a.b.c"]),
             "template": templates,

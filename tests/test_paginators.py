@@ -8,6 +8,7 @@ against whole collections (no loss, no duplicates), not single steps only.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -357,6 +358,48 @@ def test_a_numeric_cursor_keeps_its_json_type_in_a_body_and_is_text_in_a_query(
     prepared = request()
     query_cursor.apply(prepared, stored)
     assert prepared.query == {"starting_after": "3"}
+
+
+@pytest.mark.parametrize("cursor", [{"after": "k9", "n": [1, True]}, ["k9", 2]])
+def test_an_object_or_array_cursor_is_json_text_in_a_query_or_header_and_json_in_a_body(cursor: Any) -> None:
+    # It went out as Python's spelling: ?cursor={'after': 'k9', 'n': [1, True]}.
+    found = CursorPagination.model_validate({"next": {"body": "next"}})
+    step = found.next_state(view({"data": records_of(3), "next": cursor}), State(offset=0))
+    assert step.next is not None
+    stored = State.model_validate_json(step.next.model_dump_json())
+    assert stored == step.next and stored.cursor == cursor
+    text = json.dumps(cursor, separators=(",", ":"))
+    for where in ("query", "header"):
+        sent = CursorPagination.model_validate(
+            {"next": {"body": "next"}, "cursor_param": {"in": where, "name": "c"}}
+        )
+        prepared = request()
+        sent.apply(prepared, stored)
+        assert (prepared.query if where == "query" else prepared.headers) == {"c": text}
+    templated = CursorPagination.model_validate(
+        {"next": {"body": "next"}, "cursor_param": {"in": "query", "name": "c", "template": "x{{ value }}"}}
+    )
+    prepared = request()
+    templated.apply(prepared, stored)
+    assert prepared.query == {"c": "x" + text}
+    in_body = CursorPagination.model_validate(
+        {"next": {"body": "next"}, "cursor_param": {"in": "body", "name": "page.after"}}
+    )
+    prepared = PreparedRequest(method="POST", url=BASE, body={"q": "x"})
+    in_body.apply(prepared, stored)
+    assert prepared.body == {"q": "x", "page": {"after": cursor}}
+
+
+def test_a_template_cursor_over_an_object_renders_it_as_json() -> None:
+    pagination = CursorPagination.model_validate({"next": {"template": "{{ response.next }}"}})
+    step = pagination.next_state(view({"data": records_of(1), "next": {"a": 1}}), State())
+    assert step.next is not None and step.next.cursor == '{"a":1}'
+
+
+@pytest.mark.parametrize("empty", [{}, []])
+def test_an_empty_object_or_array_cursor_ends_paging(empty: Any) -> None:
+    pagination = CursorPagination.model_validate({"next": {"body": "next"}})
+    assert pagination.next_state(view({"data": records_of(1), "next": empty}), State()).next is None
 
 
 def test_a_state_stored_with_a_text_cursor_still_loads_as_text() -> None:
@@ -883,6 +926,40 @@ def test_template_cursor_over_a_null_or_false_value_ends_paging(value: Any) -> N
     body = {"data": records_of(2), "meta": {"next_token": value}}
     step = pagination.next_state(view(body), State())
     assert step.next is None and "no next cursor" in (step.reason or "")
+
+
+@pytest.mark.parametrize("value", [None, False, ""])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "p-{{ response.meta.next_token }}",
+        "{{ response.meta.next_token }}:{{ response.meta.other }}",
+        "{{ 'p-' ~ response.meta.next_token if response.meta.next_token }}",
+    ],
+)
+def test_template_cursor_whose_every_value_is_empty_ends_paging_despite_literal_text(
+    template: str, value: Any
+) -> None:
+    # "p-{{ x }}" rendered "p-" over a null x, which was sent as the next cursor.
+    pagination = CursorPagination.model_validate({"next": {"template": template}})
+    body = {"data": records_of(2), "meta": {"next_token": value}}
+    step = pagination.next_state(view(body), State())
+    assert step.next is None and "no next cursor" in (step.reason or "")
+
+
+@pytest.mark.parametrize(
+    ("template", "cursor"),
+    [
+        ("p-{{ response.meta.next_token }}", "p-t2"),
+        ("{{ response.meta.other }}/{{ response.meta.next_token }}", "/t2"),
+        ("{% if response.meta.next_token %}fixed{% endif %}", "fixed"),
+    ],
+)
+def test_template_cursor_with_one_value_present_keeps_its_literal_text(template: str, cursor: str) -> None:
+    pagination = CursorPagination.model_validate({"next": {"template": template}})
+    body = {"data": records_of(2), "meta": {"next_token": "t2", "other": None}}
+    step = pagination.next_state(view(body), State())
+    assert step.next is not None and step.next.cursor == cursor
 
 
 def test_stop_condition_over_a_null_value_does_not_stop() -> None:

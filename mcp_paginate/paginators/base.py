@@ -12,9 +12,11 @@ re-read or continue a page without the paginator instance that produced it.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import urljoin
+from urllib.parse import quote, urljoin
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -28,7 +30,11 @@ __all__ = [
     "State",
     "Step",
     "StopRules",
+    "param_text",
+    "path_options",
 ]
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class RequestOption(BaseModel):
@@ -36,16 +42,22 @@ class RequestOption(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, serialize_by_alias=True)
 
-    in_: Literal["query", "header", "body", "url"] = Field(
+    in_: Literal["query", "header", "body", "url", "path"] = Field(
         alias="in",
         description=(
             "query: a URL query parameter; header: an HTTP header; body: a dotted path into the JSON "
-            "body (e.g. 'input.offset'); url: the value is a URL or path that replaces the request URL "
+            "body (e.g. 'input.offset'); path: fills the {name} placeholder in the URL's path, "
+            "percent-encoded, e.g. url '.../items/page/{page}' with {in='path', name='page'} (the query "
+            "string is kept); url: the value is a URL or path that replaces the request URL "
             "(next-links, cursor mode only)."
         ),
     )
     name: str | None = Field(
-        default=None, description="Parameter, header or dotted body path name. Not used with in='url'."
+        default=None,
+        description=(
+            "Parameter, header or dotted body path name; with in='path', the placeholder's name "
+            "('page' for '{page}'). Not used with in='url'."
+        ),
     )
     template: str | None = Field(
         default=None,
@@ -59,23 +71,38 @@ class RequestOption(BaseModel):
     def _name_required(self) -> RequestOption:
         if self.in_ != "url" and not self.name:
             raise ValueError(f"a request option with in='{self.in_}' needs a 'name'")
+        if self.in_ == "path" and not _IDENTIFIER.fullmatch(self.name or ""):
+            raise ValueError(
+                f"in='path': name {self.name!r} must be the name of a {{placeholder}} in the url, "
+                "e.g. 'page' for a url ending '/items/page/{page}'"
+            )
         if self.template is not None:
             compile_template(self.template, strict=True)
         return self
 
     def inject(self, request: PreparedRequest, value: Any, variables: dict[str, Any]) -> None:
         """Put value (or its rendered template) where this option says: as text in a query,
-        header or URL; as it is (a number stays a number) in a JSON body."""
+        header or URL (an object as JSON text); as it is (a number stays a number, an object an
+        object) in a JSON body. No value (no cursor before the first page, no page size) is not
+        sent, except into a path, where its placeholder is left empty."""
+        if value is None:
+            if self.in_ == "path":
+                assert self.name is not None
+                request.fill_path(self.name, "")
+            return
         if self.template is not None:
             value = render_value(self.template, {**variables, "value": value})
-        if self.in_ == "url":
-            request.replace_url(str(value))
+        if self.in_ == "path":
+            assert self.name is not None
+            request.fill_path(self.name, param_text(value))
+        elif self.in_ == "url":
+            request.replace_url(param_text(value))
         elif self.in_ == "query":
             assert self.name is not None
-            request.query[self.name] = str(value)
+            request.query[self.name] = param_text(value)
         elif self.in_ == "header":
             assert self.name is not None
-            request.headers[self.name] = str(value)
+            request.headers[self.name] = param_text(value)
         else:
             assert self.name is not None
             request.set_body_path(self.name, value)
@@ -87,14 +114,15 @@ class State(BaseModel):
     Stored per page in a session. ``offset`` is the count of records before the page
     in every mode that knows it (page mode too, so totals work under silent caps).
     ``cursor`` keeps the JSON type the API gave it: a number read from the body stays a
-    number, so a JSON body gets ``3`` back, not ``"3"`` (query and header values are text).
+    number and an object an object, so a JSON body gets ``3`` or ``{"id": 3}`` back, not
+    ``"3"`` (query and header values are text: `param_text`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     offset: int | None = None
     page: int | None = None
-    cursor: str | int | float | None = None
+    cursor: str | int | float | dict[str, Any] | list[Any] | None = None
     page_size: int | None = None
     learned_page_size: int | None = None
     unconfirmed_short: int | None = None
@@ -110,6 +138,8 @@ class State(BaseModel):
         ``offset`` is a running record count, so A->B->A must not look new), else the
         page number, else the offset.
         """
+        if isinstance(self.cursor, dict | list):
+            return "c=" + json.dumps(self.cursor, sort_keys=True, separators=(",", ":"))
         if self.cursor is not None:
             return f"c={self.cursor}"
         if self.page is not None:
@@ -141,6 +171,14 @@ class PreparedRequest:
         self.url = urljoin(self.url, url)
         self.query.clear()
 
+    def fill_path(self, name: str, text: str) -> None:
+        """Put text into the URL's ``{name}`` placeholder, percent-encoded as one path segment
+        (a ``/`` in it cannot add a segment); the query is left alone."""
+        placeholder = "{" + name + "}"
+        if placeholder not in self.url:
+            raise ValueError(f"the request URL has no {placeholder} placeholder for a value in='path'")
+        self.url = self.url.replace(placeholder, quote(text, safe=""))
+
     def set_body_path(self, dotted: str, value: Any) -> None:
         if self.body is None:
             self.body = {}
@@ -155,6 +193,16 @@ class PreparedRequest:
                 target[part] = child
             target = child
         target[last] = value
+
+
+def param_text(value: Any) -> str:
+    """A value where text is needed (a URL, a query value, a header, a string in a body): JSON's
+    spelling for booleans, objects and arrays, not Python's (``true``, ``{"k":[1]}``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value)
 
 
 def _copied(value: Any) -> Any:
@@ -232,9 +280,22 @@ def not_a_url(option: RequestOption | None, field: str) -> RequestOption | None:
     if option is not None and option.in_ == "url":
         raise ValueError(
             f"{field} cannot be in='url': only cursor mode's cursor_param replaces the request URL "
-            "(next-links); send the value in='query', 'header' or 'body'"
+            "(next-links); send the value in='query', 'header' or 'body', or in='path' into a "
+            "{placeholder} of the url"
         )
     return option
+
+
+def path_options(pagination: BaseModel) -> list[tuple[str, str]]:
+    """(field, placeholder name) of each of pagination's request options with ``in='path'``,
+    in field order: the URL placeholders its paging values fill."""
+    found = []
+    for field_name in type(pagination).model_fields:
+        option = getattr(pagination, field_name)
+        if isinstance(option, RequestOption) and option.in_ == "path":
+            assert option.name is not None
+            found.append((field_name, option.name))
+    return found
 
 
 def _check_path(value: str | None) -> str | None:

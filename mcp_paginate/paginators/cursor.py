@@ -15,7 +15,7 @@ from urllib.parse import urljoin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from mcp_paginate.expressions import compile_path, compile_template, render_text, search
+from mcp_paginate.expressions import compile_path, compile_template, render_cursor, search
 from mcp_paginate.paginators.base import (
     PageView,
     PreparedRequest,
@@ -25,6 +25,7 @@ from mcp_paginate.paginators.base import (
     StopRules,
     not_a_url,
     optional_option,
+    param_text,
 )
 
 __all__ = ["CursorPagination", "NextCursor"]
@@ -49,7 +50,8 @@ class NextCursor(BaseModel):
         description=(
             "Sandboxed Jinja template rendering the cursor, e.g. \"{{ last_records[-1]['key'] }}\"; "
             "variables: response, headers, last_records, page_number, records_so_far. A missing, null "
-            "or false value renders empty, which ends paging."
+            "or false value renders empty; when the whole renders empty, or every {{ }} value in it does "
+            '("p-{{ response.next }}" over a null next), there is no next cursor and paging ends.'
         ),
     )
 
@@ -69,11 +71,11 @@ class NextCursor(BaseModel):
             compile_template(self.template)
         return self
 
-    def find(self, page: PageView) -> str | int | float | None:
+    def find(self, page: PageView) -> str | int | float | dict[str, Any] | list[Any] | None:
         """The next cursor in ``page``, or None when there is none (missing, null, false, empty).
 
-        A JSON number keeps its type (``starting_after = 3`` in a JSON body, not ``"3"``);
-        anything else is text.
+        A JSON number, object or array keeps its type (``starting_after = 3`` in a JSON body,
+        not ``"3"``; an object is sent as JSON text in a query); anything else is text.
         """
         value: Any
         if self.body is not None:
@@ -86,11 +88,13 @@ class NextCursor(BaseModel):
             value = search(self.last_record, page.records[-1]) if page.records else None
         else:
             assert self.template is not None
-            value = render_text(self.template, page.template_variables())
+            value = render_cursor(self.template, page.template_variables())
         if value is None or isinstance(value, bool):
             return None
         if isinstance(value, int | float):
             return value
+        if isinstance(value, dict | list):
+            return value or None
         text = str(value).strip()
         return text or None
 
@@ -109,7 +113,10 @@ class CursorPagination(StopRules):
     next: NextCursor = Field(description="Where the next cursor comes from (exactly one of its fields).")
     cursor_param: RequestOption = Field(
         default=RequestOption.model_validate({"in": "query", "name": "cursor"}),
-        description="Where the cursor goes; {in='url'} when the cursor is the next page's URL.",
+        description=(
+            "Where the cursor goes; {in='url'} when the cursor is the next page's URL; with in='path', "
+            "the first request (no cursor yet) leaves its placeholder empty."
+        ),
     )
     start_cursor: str | None = Field(default=None, description="Cursor for the first request, if any.")
 
@@ -129,14 +136,9 @@ class CursorPagination(StopRules):
     def apply(self, request: PreparedRequest, state: State) -> None:
         variables = {"cursor": state.cursor, "page_size": state.page_size, "offset": state.offset}
         follows_link = self.cursor_param.in_ == "url"
-        if state.cursor is not None:
-            self.cursor_param.inject(request, state.cursor, variables)
+        self.cursor_param.inject(request, state.cursor, variables)
         # A next-link already carries the page size the first request asked for.
-        if (
-            self.size_param is not None
-            and state.page_size is not None
-            and not (follows_link and state.cursor)
-        ):
+        if self.size_param is not None and not (follows_link and state.cursor):
             self.size_param.inject(request, state.page_size, variables)
 
     def next_state(self, page: PageView, state: State) -> Step:
@@ -147,6 +149,6 @@ class CursorPagination(StopRules):
             return Step(None, None, "no next cursor in the response")
         if self.cursor_param.in_ == "url":
             # Resolve now so the stored state (and loop detection) sees absolute URLs.
-            cursor = urljoin(page.url, str(cursor))
+            cursor = urljoin(page.url, param_text(cursor))
         seen = (state.offset or 0) + len(page.records)
         return Step(state.model_copy(update={"cursor": cursor, "offset": seen}))

@@ -72,7 +72,7 @@ class OffsetPagination(StopRules):
 
     def apply(self, request: PreparedRequest, state: State) -> None:
         variables = {"offset": state.offset, "page_size": state.page_size}
-        if self.limit_param is not None and state.page_size is not None:
+        if self.limit_param is not None:
             self.limit_param.inject(request, state.page_size, variables)
         self.offset_param.inject(request, state.offset, variables)
 

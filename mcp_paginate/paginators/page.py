@@ -62,7 +62,7 @@ class PagePagination(StopRules):
 
     def apply(self, request: PreparedRequest, state: State) -> None:
         variables = {"page": state.page, "offset": state.offset, "page_size": state.page_size}
-        if self.size_param is not None and state.page_size is not None:
+        if self.size_param is not None:
             self.size_param.inject(request, state.page_size, variables)
         self.page_param.inject(request, state.page, variables)
 
