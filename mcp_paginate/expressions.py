@@ -11,12 +11,21 @@ import functools
 import json
 import math
 import re
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
 import jmespath
 import jmespath.exceptions
-from jinja2 import ChainableUndefined, StrictUndefined, TemplateError, Undefined
+from jinja2 import (
+    ChainableUndefined,
+    StrictUndefined,
+    Template,
+    TemplateError,
+    Undefined,
+    nodes,
+    pass_context,
+)
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -33,6 +42,84 @@ __all__ = [
 _MAX_BUILT = 100_000
 """Longest string or list a template may build with ``*``, and largest ``**`` result in digits."""
 
+_MAX_WORK = 10_000
+"""Most steps one render may take: a loop item, a call, a filter (plus one per 100 items it is
+given, so ``range(100000) | sum`` costs 1,001). Stop conditions and cursor templates read one
+page; they need far fewer."""
+
+_SIZED = (str, list, tuple, dict, range)
+"""Values a filter is charged for by size."""
+
+_COUNTED = "(counted)"
+"""The filter every ``for`` loop's items pass through; no template can name it."""
+
+
+class _Work:
+    """The steps left to the render under way."""
+
+    __slots__ = ("left",)
+
+    def __init__(self) -> None:
+        self.left = _MAX_WORK
+
+
+_work: ContextVar[_Work | None] = ContextVar("template_work", default=None)
+
+
+def _spend(steps: int) -> None:
+    """Count steps against the render under way; past `_MAX_WORK`, the render fails."""
+    work = _work.get()
+    if work is not None:
+        work.left -= steps
+        if work.left < 0:
+            raise SecurityError(
+                f"the template took more than {_MAX_WORK:,} steps (loop items, calls, filters); "
+                "a pagination template needs far fewer"
+            )
+
+
+class _BudgetedTemplate(Template):
+    """A template whose every render has its own work budget (`_MAX_WORK`), so a loop in a
+    template from an assistant cannot hold the event loop (every other tool call waits on it)."""
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        token = _work.set(_Work())
+        try:
+            return super().render(*args, **kwargs)
+        finally:
+            _work.reset(token)
+
+
+@pass_context
+def _counted(context: Context, items: Iterable[Any]) -> Iterable[Any]:
+    """A ``for`` loop's items, one step each: at once when they can be counted (a list, a string,
+    a range), else as they come (a generator from a filter)."""
+    try:
+        size = len(items)  # type: ignore[arg-type]
+    except TypeError:
+        return _one_step_each(items)
+    _spend(size)
+    return items
+
+
+def _one_step_each(items: Iterable[Any]) -> Iterator[Any]:
+    for item in items:
+        _spend(1)
+        yield item
+
+
+def _charged(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter that costs a step, and one more per 100 items of the value it is given."""
+    position = 0 if getattr(function, "jinja_pass_arg", None) is None else 1
+
+    @functools.wraps(function)  # keeps ``jinja_pass_arg``: the context still comes first
+    def charged(*args: Any, **kwargs: Any) -> Any:
+        value = args[position] if len(args) > position else None
+        _spend(1 + len(value) // 100 if isinstance(value, _SIZED) else 1)
+        return function(*args, **kwargs)
+
+    return charged
+
 
 class _Sandbox(ImmutableSandboxedEnvironment):
     """Jinja's immutable sandbox, stricter in two ways and closer to JSON in one.
@@ -46,9 +133,27 @@ class _Sandbox(ImmutableSandboxedEnvironment):
       it as an empty string: an escape attempt would silently end paging instead of failing.
     - ``*`` and ``**`` are size-checked, so ``'x' * 10**10`` cannot exhaust memory or stall
       the event loop (templates come from assistants as well as config files).
+    - Every render has a work budget (`_MAX_WORK` steps: loop items, calls, filters), so nested
+      loops or recursive macros fail at once instead of holding the event loop for minutes.
     """
 
     intercepted_binops = frozenset({"*", "**"})
+    template_class = _BudgetedTemplate
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.filters = {name: _charged(function) for name, function in self.filters.items()}
+        self.filters[_COUNTED] = _counted
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        for loop in tree.find_all(nodes.For):
+            loop.iter = nodes.Filter(loop.iter, _COUNTED, [], [], None, None, lineno=loop.iter.lineno)
+        return tree
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        _spend(1)  # a macro that calls itself twice would otherwise run 2**depth times
+        return super().call(__context, __obj, *args, **kwargs)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) is dict and attribute in obj:  # parsed JSON: objects are plain dicts

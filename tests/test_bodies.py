@@ -8,7 +8,9 @@ the real `mcp.Client`, and every record reaches the result, its text and the sto
 - a cursor template over a null next token (paging ends; no ``?cursor=None``);
 - a numeric cursor written into a JSON body (it stays a number);
 - an object cursor (JSON text in a query, the object itself in a JSON body);
-- an API that answers past its end with 400/404/416 (the probe after a short page ends paging).
+- an API that answers past its end with 400/404/416 (the probe after a short page ends paging);
+- an Alloy action that silently caps its pages but reports ``nextOffset`` as if it had not
+  (paging follows the records received, with a note; nothing is skipped).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from mcp_paginate.config import AppConfig
 from mcp_paginate.sample_api import SampleAPI
 from mcp_paginate.server import create_server
 from tests.conftest import structured
+from tests.support import ALLOY_ENV
 
 BODIES = {
     # A lone surrogate escape is valid JSON but not text: it arrives as U+FFFD.
@@ -44,6 +47,7 @@ BODIES = {
 UNKNOWN_TOTAL_RECORDS = 120
 CURSOR_RECORDS = 7
 SHORT_RECORDS = 3
+CAPPED_RECORDS, ALLOY_CAP = 120, 20
 PAST_END_STATUSES = [400, 404, 416, 403]
 
 ODD_LINKS = [  # page N's Link header, for pages of 10 records; {next} is page N + 1's URL
@@ -143,8 +147,26 @@ class _Upstream(SampleAPI):
             ids = range(offset + 1, min(offset + size, SHORT_RECORDS) + 1)
             return JSONResponse({"items": [{"id": i} for i in ids]})
 
+        async def alloy_capped(request: Request) -> JSONResponse:
+            # Alloy's shape, capped at ALLOY_CAP records, but nextOffset is offset + the limit asked.
+            given = (await request.json())["input"]
+            offset, limit = given["offset"], given["limit"]
+            ids = range(offset + 1, min(offset + limit, offset + ALLOY_CAP, CAPPED_RECORDS) + 1)
+            more = offset + limit < CAPPED_RECORDS
+            return JSONResponse(
+                {
+                    "data": [{"id": i} for i in ids],
+                    "pagination": {"hasMore": more, "nextOffset": offset + limit},
+                }
+            )
+
         self.app = Starlette(
             routes=[
+                Route(
+                    "/alloy-capped/connectors/{connector}/actions/{action}/execute",
+                    alloy_capped,
+                    methods=["POST"],
+                ),
                 Route("/null-token", null_token),
                 Route("/search", search, methods=["POST"]),
                 Route("/object-cursor", object_cursor, methods=["GET", "POST"]),
@@ -379,3 +401,18 @@ async def test_a_probe_refused_for_another_reason_is_still_an_error(client: Clie
     drained = structured(await client.call_tool("fetch_all", {"source": f"past_end_403_{mode}"}))
     assert drained["complete"] is False and drained["stop_reason"] == "error"
     assert "403" in drained["error"]
+
+
+@pytest.mark.anyio
+async def test_an_alloy_next_offset_past_the_records_of_a_short_page_skips_none_of_them(
+    upstream: _Upstream,
+) -> None:
+    # Asked for 50, got 20, told "next offset 50": following it would skip 30 records a page.
+    alloy = {"preset": "alloy", "base_url": f"{upstream.url}/alloy-capped", "connector": "c", "action": "a"}
+    source = alloy | {"credential_id": "cred", "user_id": "user"}
+    config = AppConfig.model_validate({"sources": {"alloy": source}}, context={"environ": ALLOY_ENV})
+    async with Client(create_server(config, "memory://", environ=ALLOY_ENV)) as connected:
+        data = structured(await connected.call_tool("fetch_all", {"source": "alloy"}))
+    assert [record["id"] for record in data["records"]] == list(range(1, CAPPED_RECORDS + 1))
+    assert data["complete"]
+    assert "next offset 50 skips 30 records after 20 received at offset 0" in data["notes"][0]

@@ -971,6 +971,48 @@ def test_a_template_that_builds_a_huge_value_is_refused(served: Served) -> None:
     assert result.is_error, "a template allocating 100 MB was rendered"
 
 
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}false",
+        "{% for c in 'x' * 20000 %}{% endfor %}false",
+        "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(20) }}false",
+        "{% set big = range(90) | list * 1000 %}{% for i in range(9) %}{{ big|sort|length }}{% endfor %}",
+    ],
+    ids=["nested-ranges", "built-string", "doubling-macro", "filter-in-a-loop"],
+)
+def test_a_template_past_its_work_budget_is_refused(served: Served, condition: str) -> None:
+    # Each of these holds the event loop (every other call waits) for as long as it runs.
+    args = {"source": "offset_total", "pagination": {"mode": "offset", "stop_condition": condition}}
+    result = served.call("list_page", args)
+    check_outcome(served, "list_page", result, args)
+    assert result.is_error, "a template doing a million steps was rendered"
+    assert "stop_condition" in _texts(result) and "more than 10,000 steps" in _texts(result)
+
+
+def test_a_template_past_its_work_budget_ends_fetch_all_keeping_the_pages_before(served: Served) -> None:
+    loops = "{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}"
+    condition = "{% if page_number > 0 %}" + loops + "{% endif %}false"
+    spec = {"mode": "offset", "total": "total", "page_size": 40, "stop_condition": condition}
+    args = {"source": "offset_total", "pagination": spec, "fields": ["id"]}
+    result = served.call("fetch_all", args)
+    data = check_outcome(served, "fetch_all", result, args)
+    assert data is not None and data["stop_reason"] == "error" and not data["complete"]
+    assert "stop_condition" in data["error"] and "more than 10,000 steps" in data["error"]
+    assert [record["id"] for record in data["records"]] == ALL_IDS[:40]
+
+
+def test_a_template_looping_over_the_page_renders_within_its_budget(served: Served) -> None:
+    condition = (
+        "{% for r in last_records %}{% if loop.last and loop.length < 40 %}true{% endif %}{% endfor %}"
+    )
+    spec = {"mode": "offset", "page_size": 40, "stop_condition": condition}
+    args = {"source": "offset_total", "pagination": spec, "fields": ["id"]}
+    data = check_outcome(served, "fetch_all", result := served.call("fetch_all", args), args)
+    assert data is not None, _texts(result)
+    assert [record["id"] for record in data["records"]] == ALL_IDS and data["complete"]
+
+
 def test_a_loop_stop_does_not_tell_the_assistant_to_resume_with_a_missing_cursor(served: Served) -> None:
     # The Alloy endpoint ignores a query cursor: page 2 is page 1 again (and its last id repeats).
     args = {

@@ -1228,3 +1228,11 @@ def test_plain_field_paths_answer_as_jmespath_does(path: list[str], data: Any) -
     compiled = compile_path(expression)
     assert type(compiled).__name__ == "_FieldPath"  # the fast path, checked against JMESPath itself
     assert compiled.search(data) == jmespath.search(expression, data)
+
+
+@pytest.mark.parametrize(("value", "segment"), [(".", "%2E"), ("..", "%2E%2E"), ("a/../b", "a%2F..%2Fb")])
+def test_a_path_value_cannot_step_up_the_path(value: str, segment: str) -> None:
+    # quote() leaves dots alone: a cursor of ".." in a {placeholder} would have walked up a level.
+    request = PreparedRequest(method="GET", url="http://127.0.0.1:9/api/{cursor}/items")
+    request.fill_path("cursor", value)
+    assert request.url == f"http://127.0.0.1:9/api/{segment}/items"

@@ -173,11 +173,15 @@ class PreparedRequest:
 
     def fill_path(self, name: str, text: str) -> None:
         """Put text into the URL's ``{name}`` placeholder, percent-encoded as one path segment
-        (a ``/`` in it cannot add a segment); the query is left alone."""
+        (a ``/`` in it cannot add a segment, nor ``.`` or ``..`` step up the path); the query is
+        left alone."""
         placeholder = "{" + name + "}"
         if placeholder not in self.url:
             raise ValueError(f"the request URL has no {placeholder} placeholder for a value in='path'")
-        self.url = self.url.replace(placeholder, quote(text, safe=""))
+        segment = quote(text, safe="")
+        if segment in (".", ".."):
+            segment = segment.replace(".", "%2E")
+        self.url = self.url.replace(placeholder, segment)
 
     def set_body_path(self, dotted: str, value: Any) -> None:
         if self.body is None:

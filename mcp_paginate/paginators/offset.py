@@ -2,7 +2,10 @@
 
 The next offset is the server's ``next_offset`` when it gives one, else the current
 offset plus the records actually received (never plus the page size: an API that
-returns fewer records than asked would otherwise lose the difference).
+returns fewer records than asked would otherwise lose the difference). A server's
+next offset past the records of a page shorter than asked is the same loss (an API
+that silently caps its pages but counts the limit it was sent): paging continues from
+the records received instead, with a note.
 """
 
 from __future__ import annotations
@@ -78,18 +81,38 @@ class OffsetPagination(StopRules):
 
     def next_state(self, page: PageView, state: State) -> Step:
         notes: list[str] = []
-        step = self._step(page, state, read_count(self.total, page, "total", notes))
+        step = self._step(page, state, read_count(self.total, page, "total", notes), notes)
         step.notes[:0] = notes
         return step
 
-    def _step(self, page: PageView, state: State, total: int | None) -> Step:
+    def _step(self, page: PageView, state: State, total: int | None, notes: list[str]) -> Step:
         offset = state.offset or 0
         count = len(page.records)
         explicit = self.explicit_more(page)
-        if explicit is False:
+        short = 0 < count < (state.page_size or 0)
+        # An API that counts the limit it was sent, not the records it capped the page to, says
+        # "no more" early too: its has_more is not trusted then (a stop_condition is).
+        checked = explicit is not False or (short and self.stop_condition is None)
+        server_next = read_int(self.next_offset, page, "next_offset") if checked else None
+        skipping = server_next is not None and short and server_next > offset + count
+        if explicit is False and not skipping:
             return Step(None, total, "the API said there are no more records")
-        server_next = read_int(self.next_offset, page, "next_offset")
-        next_offset = server_next if server_next is not None else offset + count
+        next_offset = server_next if server_next is not None and not skipping else offset + count
+        if skipping and server_next is not None:
+            # Offsets count records, and fewer came than were asked for: following the API's jump
+            # loses the difference. Repeating some (an API whose offsets count rows it filtered
+            # out) can be seen in the records; a skipped one cannot, so the records received win.
+            notes.append(
+                f"the API's next offset {server_next} skips {server_next - next_offset} records after "
+                f"{count} received at offset {offset} (asked for {state.page_size}); continued from "
+                f"offset {next_offset} instead, so that none is lost"
+                + (
+                    "; it also said there are no more records, which is checked there"
+                    if explicit is False
+                    else ""
+                )
+            )
+            explicit = True
         if count == 0 and explicit is not True:
             if total is not None and offset < total:
                 return Step(
