@@ -281,7 +281,10 @@ def check_path_options(url: str, pagination: BaseModel, params: Collection[str] 
         ValueError: what does not fit, naming the pagination field and the placeholder.
     """
     in_url = set(_PLACEHOLDER.findall(url))
-    in_path = set(_PLACEHOLDER.findall(urlsplit(url).path))
+    try:
+        in_path = set(_PLACEHOLDER.findall(urlsplit(url).path))
+    except ValueError:
+        return  # a malformed url (``http://[::1/``): the request's own URL checks refuse it, saying why
     filled: dict[str, str] = {}
     for field_name, placeholder in path_options(pagination):
         where = (
