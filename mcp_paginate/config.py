@@ -32,9 +32,8 @@ from pydantic import (
 )
 
 from mcp_paginate.errors import ConfigError, InputError
-from mcp_paginate.expressions import compile_path
 from mcp_paginate.paginators import AutoPagination, Pagination, PreparedRequest
-from mcp_paginate.paginators.base import param_text, path_options
+from mcp_paginate.paginators.base import check_path, param_text, path_options
 from mcp_paginate.redaction import Redactor
 
 __all__ = [
@@ -136,9 +135,7 @@ class SourceConfig(BaseModel):
     @field_validator("records")
     @classmethod
     def _records_path(cls, value: str | None) -> str | None:
-        if value is not None:
-            compile_path(value)
-        return value
+        return check_path(value)
 
     @model_validator(mode="after")
     def _placeholders_declared(self) -> SourceConfig:

@@ -17,8 +17,8 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mcp_paginate.errors import CursorError
-from mcp_paginate.expressions import compile_path
 from mcp_paginate.paginators import AutoPagination, ConcretePagination
+from mcp_paginate.paginators.base import check_path
 
 __all__ = [
     "AdHocMethod",
@@ -102,10 +102,7 @@ class AdHocRequest(BaseModel):
     @field_validator("records")
     @classmethod
     def _records_path(cls, value: str | None) -> str | None:
-        # Checked here, as a source's records is when the config loads: not at the first page.
-        if value is not None:
-            compile_path(value)
-        return value
+        return check_path(value)  # as a source's records is when the config loads
 
 
 class SessionRecord(BaseModel):

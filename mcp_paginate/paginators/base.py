@@ -302,7 +302,9 @@ def path_options(pagination: BaseModel) -> list[tuple[str, str]]:
     return found
 
 
-def _check_path(value: str | None) -> str | None:
+def check_path(value: str | None) -> str | None:
+    """A field validator's body for a JMESPath: compiled now, so a typo is reported where the
+    value is read (config load, tool arguments), not at the first page."""
     if value is not None:
         compile_path(value)
     return value
@@ -329,7 +331,7 @@ class StopRules(BaseModel):
     @field_validator("has_more")
     @classmethod
     def _valid_path(cls, value: str | None) -> str | None:
-        return _check_path(value)
+        return check_path(value)
 
     @field_validator("stop_condition")
     @classmethod

@@ -22,7 +22,7 @@ from mcp_paginate.paginators.base import (
     State,
     Step,
     StopRules,
-    _check_path,
+    check_path,
     not_a_url,
     optional_option,
     read_count,
@@ -58,7 +58,7 @@ class OffsetPagination(StopRules):
     @field_validator("next_offset", "total")
     @classmethod
     def _valid_paths(cls, value: str | None) -> str | None:
-        return _check_path(value)
+        return check_path(value)
 
     @field_validator("limit_param", mode="before")
     @classmethod

@@ -13,7 +13,7 @@ from mcp_paginate.paginators.base import (
     State,
     Step,
     StopRules,
-    _check_path,
+    check_path,
     not_a_url,
     optional_option,
     read_count,
@@ -45,7 +45,7 @@ class PagePagination(StopRules):
     @field_validator("total", "total_pages")
     @classmethod
     def _valid_paths(cls, value: str | None) -> str | None:
-        return _check_path(value)
+        return check_path(value)
 
     @field_validator("size_param", mode="before")
     @classmethod
