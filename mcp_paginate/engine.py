@@ -369,8 +369,15 @@ class Engine:
             # An API that echoes the request (its Authorization header, its URL with ?api_key=) into
             # records. Paging reads the records as they came; what is returned and stored is masked.
             shown = self.app.redactor.redact_any(records)
-        page = Page(number=number, state=state, records=shown, next_state=None, notes=notes, log=log)
-        page.size_sent = size_sent
+        page = Page(
+            number=number,
+            state=state,
+            records=shown,
+            next_state=None,
+            notes=notes,
+            log=log,
+            size_sent=size_sent,
+        )
         digest = records_digest(records)
         if digest is not None and digest == state.after:
             page.repeated = True
