@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from mcp_paginate.app import AppContext, open_app
+from mcp_paginate.arguments import PagingArguments
 from mcp_paginate.config import AppConfig, SourceConfig
 from mcp_paginate.errors import PaginateError
 from mcp_paginate.tools import ListPageResult, list_page
@@ -91,7 +92,7 @@ async def check_source(app: AppContext, name: str) -> SourceCheck:
     deadline = app.config.server.tool_deadline_seconds + 5
     try:
         with anyio.fail_after(deadline):
-            page = await list_page(app, source=name)
+            page = await list_page(app, PagingArguments(source=name))
     except PaginateError as exc:
         return SourceCheck(name, "failed", str(exc))
     except TimeoutError:

@@ -1,14 +1,21 @@
-"""The engine loop: sessions made executable, one page fetched, pages streamed in order.
+"""The engine: sessions made executable, and one page as one step in three parts.
 
-`Engine.start` turns tool arguments into a stored session and a `Plan` (the resolved
-request, with secrets, that is never stored); `Engine.resume` does the same from a
-cursor. `Engine.fetch` requests one page and records where the next one is, so every
-page reached can be re-read and continued from any process sharing the store.
-`mcp_paginate.streaming` yields pages in order for `fetch_all`.
+`Engine.open` turns a paging tool's arguments (`PagingArguments`) into a `Plan` (the
+resolved request, with secrets, never stored) and the `Position` to read from: a new
+session, or the page a cursor names. A page is then one step::
+
+    outgoing = engine.prepare(plan, number, state)   # the request: position applied, policy checked
+    response = await engine.send(plan, outgoing)     # HTTP, within the source's throttle
+    page = engine.interpret(plan, outgoing, response)  # pure: records, next state, loops
+    page = await engine.commit(plan, page)           # one store call: where the next page is
+
+`Engine.fetch` runs the first three (a page not yet stored); `list_page` commits at once,
+`mcp_paginate.streaming` commits when a page is known to be the one sequential paging reads.
+So every page reached can be re-read and continued from any process sharing the store.
 
 Termination is by construction: every mode has a stop rule, a position seen before
-in the session ends paging (a loop), runs of empty pages end it, and the callers
-cap pages, records and time.
+in the session ends paging (a loop, found by `commit`), runs of empty pages end it, and
+the callers cap pages, records and time.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import anyio
 from pydantic import ValidationError
 
 from mcp_paginate.app import AppContext
+from mcp_paginate.arguments import PagingArguments
 from mcp_paginate.config import SourceConfig, check_path_options, param_text
 from mcp_paginate.errors import (
     CursorError,
@@ -30,7 +38,10 @@ from mcp_paginate.errors import (
     ResponseShapeError,
     UpstreamStatusError,
 )
-from mcp_paginate.http import OriginPolicy, RequestLog, origin_of
+
+# The request room and HTTP: the only names this module takes from `mcp_paginate.http`
+# (used in `_resolve_plan`, `Engine.send` and the page's log).
+from mcp_paginate.http import HttpResponse, OriginPolicy, RequestLog, origin_of
 from mcp_paginate.paginators import (
     AutoPagination,
     ConcretePagination,
@@ -39,17 +50,15 @@ from mcp_paginate.paginators import (
     OffsetPagination,
     PagePagination,
     PageView,
-    Pagination,
     PreparedRequest,
     State,
-    pagination_adapter,
 )
 from mcp_paginate.paginators.auto import detect
 from mcp_paginate.records import extract_records, records_digest
-from mcp_paginate.sessions import AdHocRequest, SessionRecord, format_cursor, new_id, parse_cursor
+from mcp_paginate.sessions import SessionRecord, format_cursor, new_id, parse_cursor
 from mcp_paginate.throttle import Throttle
 
-__all__ = ["Engine", "Page", "Plan"]
+__all__ = ["Engine", "Outgoing", "Page", "Plan", "Position"]
 
 MAX_EMPTY_RUN = 3
 """Empty pages in a row, while the API says there is more, before paging stops."""
@@ -83,6 +92,29 @@ class Plan:
         return format_cursor(self.session.id, number, skip)
 
 
+@dataclass(frozen=True)
+class Position:
+    """Where reading starts: page ``number`` (whose stored state is ``state``), after its first
+    ``skip`` records."""
+
+    number: int
+    skip: int
+    state: State
+
+
+@dataclass
+class Outgoing:
+    """One page's request, ready to send (`Engine.prepare`), and what sending it took."""
+
+    number: int
+    state: State
+    """The position asked for (an auto session's first page: from where detection says it began)."""
+    request: PreparedRequest
+    records_so_far: int = 0
+    log: RequestLog = field(default_factory=RequestLog)
+    """Requests, retries and waits behind this page (its notes carry the summary)."""
+
+
 @dataclass
 class Page:
     """One fetched page and what follows it."""
@@ -91,6 +123,7 @@ class Page:
     state: State
     records: list[Any]
     next_state: State | None
+    """Where the next page is: not stored yet after `Engine.interpret`, stored after `Engine.commit`."""
     total: int | None = None
     end_reason: str | None = None
     loop_error: str | None = None
@@ -101,6 +134,8 @@ class Page:
     notes: list[str] = field(default_factory=list)
     log: RequestLog = field(default_factory=RequestLog)
     """Requests, retries and waits behind this page (its notes carry the summary)."""
+    detected: SessionRecord | None = None
+    """An auto session with the pagination detected on this page, for `Engine.commit` to store."""
 
     @property
     def requested(self) -> dict[str, Any]:
@@ -112,77 +147,94 @@ class Page:
 
 
 class Engine:
-    """Sessions, plans and page fetching over one `AppContext`."""
+    """Sessions, plans and page steps over one `AppContext`."""
 
     def __init__(self, app: AppContext) -> None:
         self.app = app
 
     # -- sessions ---------------------------------------------------------------------------
 
-    async def start(
-        self,
-        *,
-        source: str | None = None,
-        params: Mapping[str, Any] | None = None,
-        request: AdHocRequest | Mapping[str, Any] | None = None,
-        pagination: Pagination | Mapping[str, Any] | None = None,
-        page_size: int | None = None,
-        fields: list[str] | None = None,
-        owner: str | None = None,
-    ) -> Plan:
-        """Create a session from tool arguments and store its first page's state.
+    async def open(self, args: PagingArguments, owner: str | None = None) -> tuple[Plan, Position]:
+        """The plan and starting position for a paging tool's arguments: a new session's first
+        page, or the page (and records into it) that ``args.cursor`` names.
 
         Raises:
-            InputError: unknown source, bad params, bad request or pagination spec.
+            InputError: a cursor together with arguments that start a session, or bad arguments.
+            CursorError: see `resume`.
+        """
+        if args.cursor is None:
+            plan = await self.start(args, owner)
+            return plan, Position(0, 0, plan.pagination.first_state(plan.session.page_size))
+        extra = [
+            name
+            for name, value in (
+                ("source", args.source),
+                ("request", args.request),
+                ("pagination", args.pagination),
+                ("params", args.params),
+            )
+            if value
+        ]
+        if extra:
+            raise InputError(
+                f"pass either cursor (to continue a session) or {', '.join(extra)} (to start one), not both"
+            )
+        if args.page_size is not None:
+            raise InputError("page_size is fixed when a session starts; continue with cursor alone")
+        return await self.resume(args.cursor, owner)
+
+    async def start(self, args: PagingArguments, owner: str | None = None) -> Plan:
+        """Create a session from tool arguments (``args.cursor`` aside) and store its first
+        page's state.
+
+        Raises:
+            InputError: unknown source, bad params, a pagination that does not fit the url.
             HostNotAllowedError: an ad-hoc URL outside allowed_hosts or on an internal address.
         """
-        if (source is None) == (request is None):
+        if (args.source is None) == (args.request is None):
             raise InputError(
                 "pass exactly one of source (a configured source; see list_sources) or request "
                 "(an ad-hoc {url, ...} on an allowed host), or pass cursor to continue"
             )
-        spec = _parse_pagination(pagination)
+        spec = args.pagination
         source_config: SourceConfig | None = None
-        ad_hoc: AdHocRequest | None = None
         given_params: dict[str, Any] = {}
-        if source is not None:
-            source_config = self._source(source)
-            given_params = source_config.check_params(params)
+        if args.source is not None:
+            source_config = _source(self.app, args.source)
+            given_params = source_config.check_params(args.params)
             if spec is not None:  # the source's own pagination was checked at load
-                _check_path_fit(source_config.url, spec, source_config.params, source)
+                _check_path_fit(source_config.url, spec, source_config.params, args.source)
             spec = spec or source_config.pagination
         else:
-            if params:
+            assert args.request is not None
+            if args.params:
                 raise InputError("params go with source; put ad-hoc values in request.query or request.body")
-            ad_hoc = _parse_request(request)
             spec = spec or AutoPagination()
-            _check_path_fit(ad_hoc.url, spec, None, None)
+            _check_path_fit(args.request.url, spec, None, None)
         notes: list[str] = []
-        size = self._page_size(spec, source_config, page_size, notes)
-        settings = self.app.config.server
+        size = self._page_size(spec, source_config, args.page_size, notes)
         now = time.time()
         session = SessionRecord(
             id=new_id(),
-            source=source,
+            source=args.source,
             params=given_params,
-            request=ad_hoc,
+            request=args.request,
             pagination=spec,
             page_size=size,
-            fields=fields or None,
+            fields=args.fields or None,
             owner=owner,
             created=now,
-            expires=now + settings.session_ttl_seconds,
+            expires=now + self.app.config.server.session_ttl_seconds,
         )
-        plan = self._plan(session, check_start=True)
+        plan = _resolve_plan(self.app, session, check_start=True)
         plan.notes.extend(notes)
         await self.app.purge_now_and_then()
         await self.app.store.put_session(session)
-        first = spec.first_state(size)
-        await self.app.store.add_page(session.id, 0, first)
+        await self.app.store.add_page(session.id, 0, spec.first_state(size))
         return plan
 
-    async def resume(self, cursor: str, owner: str | None = None) -> tuple[Plan, int, int, State]:
-        """The plan, page number, skip and state a cursor names.
+    async def resume(self, cursor: str, owner: str | None = None) -> tuple[Plan, Position]:
+        """The plan and position a cursor names.
 
         Raises:
             CursorError: malformed, unknown, expired, not reached, or another caller's cursor.
@@ -209,14 +261,7 @@ class Engine:
                 f"page {number} of that session has not been reached yet; continue with the next_cursor "
                 "of the last page you read"
             )
-        return self._plan(session, check_start=False), number, skip, state
-
-    def _source(self, name: str) -> SourceConfig:
-        sources = self.app.config.sources
-        if name not in sources:
-            known = ", ".join(sorted(sources)) or "none configured"
-            raise InputError(f"unknown source {name!r}; available sources: {known} (see list_sources)")
-        return sources[name]
+        return _resolve_plan(self.app, session, check_start=False), Position(number, skip, state)
 
     def _page_size(
         self,
@@ -227,8 +272,6 @@ class Engine:
     ) -> int | None:
         cap = source.max_page_size if source is not None else None
         configured = getattr(spec, "page_size", None)
-        if requested is not None and requested < 1:
-            raise InputError("page_size must be at least 1")
         size = requested or configured or cap
         if cap is not None and size is not None and size > cap:
             notes.append(
@@ -239,58 +282,7 @@ class Engine:
             notes.append("page_size has no effect: this source's pagination sends no page size")
         return size
 
-    def _plan(self, session: SessionRecord, *, check_start: bool) -> Plan:
-        settings = self.app.config.server
-        if session.source is not None:
-            source = self._source(session.source)
-            request = source.resolve(session.params, self.app.redactor, self.app.environ)
-            policy = OriginPolicy(
-                home=origin_of(request.url),
-                allowed_hosts=tuple(settings.allowed_hosts),
-                secret_headers=frozenset(source.secret_header_names()),
-            )
-            records_path = source.records
-            pool = source.name
-            throttle = self.app.throttle(pool, source.concurrency, source.rate_limit)
-            name = source.name
-        else:
-            assert session.request is not None
-            ad_hoc = session.request
-            request = PreparedRequest(
-                method=ad_hoc.method,
-                url=ad_hoc.url,
-                headers=dict(ad_hoc.headers),
-                query={k: param_text(v) for k, v in ad_hoc.query.items()},
-                body=ad_hoc.body,
-            )
-            for header, value in ad_hoc.headers.items():
-                if _looks_secret(header):
-                    self.app.redactor.add(value)
-            policy = OriginPolicy(
-                home=origin_of(request.url),
-                allowed_hosts=tuple(settings.allowed_hosts),
-                ad_hoc=True,
-                allow_private_networks=settings.allow_private_networks,
-            )
-            if check_start:
-                policy.check_start(request.url)
-            records_path = ad_hoc.records
-            pool = f"ad-hoc {policy.home}"
-            throttle = self.app.throttle(pool, 4, None)
-            source = None
-            name = "ad-hoc request"
-        return Plan(
-            session=session,
-            name=name,
-            request=request,
-            records_path=records_path,
-            policy=policy,
-            throttle=throttle,
-            pool=pool,
-            source=source,
-        )
-
-    # -- pages ------------------------------------------------------------------------------
+    # -- pages: prepare → send → interpret → commit ------------------------------------------
 
     async def fetch(
         self,
@@ -301,12 +293,30 @@ class Engine:
         *,
         sent: anyio.Event | None = None,
     ) -> Page:
-        """Request page ``number`` and store where the next page is. ``sent`` is set once the
-        request is on the wire (see `HttpClient.send`).
+        """Page ``number``, prepared, sent and interpreted, but not committed: its ``next_state``
+        is not stored yet (see `commit`). ``sent`` is set once the request is on the wire (see
+        `HttpClient.send`).
 
         Raises:
             PaginateError: upstream, transport, shape or policy errors (the page is not lost:
                 its cursor still re-reads it).
+        """
+        outgoing = self.prepare(plan, number, state, records_so_far)
+        try:
+            response = await self.send(plan, outgoing, sent=sent)
+        except UpstreamStatusError as exc:
+            if outgoing.state.unconfirmed_short is None or exc.status not in PAST_THE_END_STATUSES:
+                raise
+            return _refused_probe(outgoing, exc.status)
+        return self.interpret(plan, outgoing, response)
+
+    def prepare(self, plan: Plan, number: int, state: State, records_so_far: int = 0) -> Outgoing:
+        """The request for page ``number`` at ``state``: the position applied to a copy of the
+        plan's request, concealed secrets in a cursor revealed, the origin policy checked.
+
+        Raises:
+            InputError: the request cannot be built (a template that cannot render).
+            HostNotAllowedError: the position leads to a host the policy refuses.
         """
         pagination = plan.pagination
         request = plan.request.copy()
@@ -329,39 +339,52 @@ class Engine:
             plan.policy.refuse_secrets(
                 request.url, request.query, request.body, self.app.redactor, source=plan.name
             )
-        log = RequestLog()
-        try:
-            async with plan.throttle.slot():
-                response = await self.app.http.send(
-                    request,
-                    plan.policy,
-                    source=plan.name,
-                    log=log,
-                    on_rate_limited=plan.throttle.rate_limited,
-                    sent=sent,
-                    pool=plan.pool,
-                    keepalive=plan.throttle.concurrency,
-                )
-        except UpstreamStatusError as exc:
-            if state.unconfirmed_short is None or exc.status not in PAST_THE_END_STATUSES:
-                raise
-            return _refused_probe(number, state, exc.status, log)
+        return Outgoing(number=number, state=state, request=request, records_so_far=records_so_far)
+
+    async def send(self, plan: Plan, outgoing: Outgoing, *, sent: anyio.Event | None = None) -> HttpResponse:
+        """Send a prepared request within the source's throttle, counting it in ``outgoing.log``.
+
+        Raises:
+            PaginateError: upstream status, transport or policy errors.
+        """
+        async with plan.throttle.slot():
+            return await self.app.http.send(
+                outgoing.request,
+                plan.policy,
+                source=plan.name,
+                log=outgoing.log,
+                on_rate_limited=plan.throttle.rate_limited,
+                sent=sent,
+                pool=plan.pool,
+                keepalive=plan.throttle.concurrency,
+            )
+
+    def interpret(self, plan: Plan, outgoing: Outgoing, response: HttpResponse) -> Page:
+        """What a response says, without writing anything: its records (masked where the API
+        echoed a secret), an auto session's detected pagination (in ``page.detected``), a page
+        that repeats the one before, and where the next page is (``page.next_state``, not
+        stored: see `commit`).
+
+        Raises:
+            ResponseShapeError: no records where expected, or no next position readable.
+        """
+        state = outgoing.state
         records = extract_records(response.body, plan.records_path, source=plan.name, url=response.url)
         view = PageView(
             body=response.body,
             headers=response.headers,
             records=records,
             url=response.url,
-            page_number=number,
-            records_so_far=records_so_far,
+            page_number=outgoing.number,
+            records_so_far=outgoing.records_so_far,
             links=response.links,
             source=plan.name,
         )
-        notes = log.notes()
-        # An auto session's first request goes as configured: no page size is added to it.
-        size_sent = not isinstance(pagination, AutoPagination) and _sends_page_size(pagination)
+        notes = outgoing.log.notes()
+        pagination, detected = plan.pagination, None
         if isinstance(pagination, AutoPagination):
-            pagination = await self._detect(plan, view, request)
+            # An auto session's first request goes as configured: no page size was added to it.
+            pagination, detected = _detect(plan.session, view, outgoing.request)
             notes.append(f"auto-detected pagination: {_describe_mode(pagination)}")
             state = pagination.first_state(state.page_size)  # where the first request started
         shown = records
@@ -370,37 +393,46 @@ class Engine:
             # records. Paging reads the records as they came; what is returned and stored is masked.
             shown = self.app.redactor.redact_any(records)
         page = Page(
-            number=number,
+            number=outgoing.number,
             state=state,
             records=shown,
             next_state=None,
             notes=notes,
-            log=log,
-            size_sent=size_sent,
+            log=outgoing.log,
+            size_sent=detected is None and _sends_page_size(pagination),
+            detected=detected,
         )
         digest = records_digest(records)
         if digest is not None and digest == state.after:
             page.repeated = True
             page.loop_error = (
-                f"page {number + 1} came back with exactly the records of page {number}: the API "
-                f"ignored the position it was sent ({_position_sent(page)}); check the source's "
+                f"page {page.number + 1} came back with exactly the records of page {page.number}: the "
+                f"API ignored the position it was sent ({_position_sent(page)}); check the source's "
                 "pagination parameter names (offset_param / page_param / cursor_param)"
             )
             return page
+        page.next_state = self._following(plan, pagination, view, page, digest)
+        return page
+
+    def _following(
+        self, plan: Plan, pagination: ConcretePagination, view: PageView, page: Page, digest: str | None
+    ) -> State | None:
+        """The state of the page after ``page`` (None: the last page, or ``page.loop_error``)."""
+        state = page.state
         try:
             step = pagination.next_state(view, state)
         except PaginationLoopError as exc:
             page.loop_error = str(exc)
-            return page
+            return None
         except ValueError as exc:  # a template or path that does not fit this response
             raise ResponseShapeError(
-                f"cannot read the next position from the response: {exc}", source=plan.name, url=response.url
+                f"cannot read the next position from the response: {exc}", source=plan.name, url=view.url
             ) from None
         page.total, page.end_reason = step.total, step.reason
         page.notes.extend(step.notes)
         following = step.next
         if following is None:
-            return page
+            return None
         if isinstance(following.cursor, str):
             # A next link may carry a key the source sent in its query: store it as a marker.
             concealed = self.app.redactor.conceal(following.cursor)
@@ -408,19 +440,33 @@ class Engine:
                 following = following.model_copy(update={"cursor": concealed})
         if following.after != digest:
             following = following.model_copy(update={"after": digest})
-        if records:
+        if view.records:
             if following.empty_run:
                 following = following.model_copy(update={"empty_run": 0})
-        else:
-            following = following.model_copy(update={"empty_run": state.empty_run + 1})
-            if following.empty_run >= MAX_EMPTY_RUN:
-                page.loop_error = (
-                    f"the API returned {MAX_EMPTY_RUN} empty pages in a row while saying more records exist; "
-                    "stopped paging"
-                )
-                return page
-        slot = await self.app.store.add_page(plan.session.id, number + 1, following)
+            return following
+        following = following.model_copy(update={"empty_run": state.empty_run + 1})
+        if following.empty_run >= MAX_EMPTY_RUN:
+            page.loop_error = (
+                f"the API returned {MAX_EMPTY_RUN} empty pages in a row while saying more records exist; "
+                "stopped paging"
+            )
+            return None
+        return following
+
+    async def commit(self, plan: Plan, page: Page) -> Page:
+        """Store what ``page`` learned: an auto session's detected pagination, and where the next
+        page is. Storing a position is insert-if-absent, so a position seen before in the session
+        ends paging here (``page.loop_error``, no ``next_state``); a state another caller stored
+        first for the next page replaces ``page.next_state``."""
+        if page.detected is not None:
+            plan.session = page.detected
+            await self.app.store.put_session(page.detected)
+        following = page.next_state
+        if following is None:
+            return page
+        slot = await self.app.store.add_page(plan.session.id, page.number + 1, following)
         if slot.repeats is not None:
+            page.next_state = None
             page.loop_error = (
                 f"the API led back to a position already visited (page {slot.repeats + 1} of this session); "
                 "stopped paging instead of looping"
@@ -429,19 +475,22 @@ class Engine:
         page.next_state = slot.state
         return page
 
-    async def _detect(self, plan: Plan, view: PageView, request: PreparedRequest) -> ConcretePagination:
-        assert isinstance(plan.session.pagination, AutoPagination)
-        concrete = detect(view, request, plan.session.page_size)
-        detected = concrete.model_dump(mode="json", exclude_defaults=True)
-        detected["mode"] = concrete.mode
-        plan.session = plan.session.model_copy(update={"pagination": concrete, "detected": detected})
-        await self.app.store.put_session(plan.session)
-        return concrete
+
+def _detect(
+    session: SessionRecord, view: PageView, request: PreparedRequest
+) -> tuple[ConcretePagination, SessionRecord]:
+    """The pagination an auto session's first response shows, and the session that records it."""
+    assert isinstance(session.pagination, AutoPagination)
+    concrete = detect(view, request, session.page_size)
+    detected = concrete.model_dump(mode="json", exclude_defaults=True)
+    detected["mode"] = concrete.mode
+    return concrete, session.model_copy(update={"pagination": concrete, "detected": detected})
 
 
-def _refused_probe(number: int, state: State, status: int, log: RequestLog) -> Page:
+def _refused_probe(outgoing: Outgoing, status: int) -> Page:
     """The last page, empty: the API refused the page after a short one (``state`` is such a
     probe, asked for in case the API caps its page size) as an API refuses a page past its end."""
+    number, state = outgoing.number, outgoing.state
     note = (
         f"the API answered {status} to page {number + 1}, asked for after a short page of "
         f"{state.unconfirmed_short} records in case the API caps its page size; took that short "
@@ -453,22 +502,59 @@ def _refused_probe(number: int, state: State, status: int, log: RequestLog) -> P
         records=[],
         next_state=None,
         end_reason=f"the API answered {status} past the last page",
-        notes=[*log.notes(), note],
-        log=log,
+        notes=[*outgoing.log.notes(), note],
+        log=outgoing.log,
     )
 
 
-def _parse_pagination(
-    value: Pagination | Mapping[str, Any] | None,
-) -> ConcretePagination | AutoPagination | None:
-    if value is None or isinstance(
-        value, OffsetPagination | PagePagination | CursorPagination | NoPagination | AutoPagination
-    ):
-        return value
-    try:
-        return pagination_adapter.validate_python(dict(value))
-    except ValueError as exc:
-        raise InputError(f"invalid pagination spec: {_short_validation(exc)}") from None
+# -- the request room: a session resolved into a request, a policy and a throttle ------------
+# (`SourceConfig.resolve` and the `mcp_paginate.http` policy are used here and nowhere else in
+# this module: the one spot to redirect when requests get a room of their own.)
+
+
+def _resolve_plan(app: AppContext, session: SessionRecord, *, check_start: bool) -> Plan:
+    settings = app.config.server
+    if session.source is not None:
+        source = _source(app, session.source)
+        request = source.resolve(session.params, app.redactor, app.environ)
+        policy = OriginPolicy(
+            home=origin_of(request.url),
+            allowed_hosts=tuple(settings.allowed_hosts),
+            secret_headers=frozenset(source.secret_header_names()),
+        )
+        throttle = app.throttle(source.name, source.concurrency, source.rate_limit)
+        return Plan(session, source.name, request, source.records, policy, throttle, source.name, source)
+    assert session.request is not None
+    ad_hoc = session.request
+    request = PreparedRequest(
+        method=ad_hoc.method,
+        url=ad_hoc.url,
+        headers=dict(ad_hoc.headers),
+        query={k: param_text(v) for k, v in ad_hoc.query.items()},
+        body=ad_hoc.body,
+    )
+    for header, value in ad_hoc.headers.items():
+        if _looks_secret(header):
+            app.redactor.add(value)
+    policy = OriginPolicy(
+        home=origin_of(request.url),
+        allowed_hosts=tuple(settings.allowed_hosts),
+        ad_hoc=True,
+        allow_private_networks=settings.allow_private_networks,
+    )
+    if check_start:
+        policy.check_start(request.url)
+    pool = f"ad-hoc {policy.home}"
+    throttle = app.throttle(pool, 4, None)
+    return Plan(session, "ad-hoc request", request, ad_hoc.records, policy, throttle, pool)
+
+
+def _source(app: AppContext, name: str) -> SourceConfig:
+    sources = app.config.sources
+    if name not in sources:
+        known = ", ".join(sorted(sources)) or "none configured"
+        raise InputError(f"unknown source {name!r}; available sources: {known} (see list_sources)")
+    return sources[name]
 
 
 def _check_path_fit(
@@ -486,26 +572,6 @@ def _check_path_fit(
         check_path_options(url, spec, params)
     except ValueError as exc:
         raise InputError(f"invalid pagination spec for this url: {exc}", source=source) from None
-
-
-def _parse_request(value: AdHocRequest | Mapping[str, Any] | None) -> AdHocRequest:
-    if isinstance(value, AdHocRequest):
-        return value
-    try:
-        return AdHocRequest.model_validate(dict(value or {}))
-    except ValueError as exc:
-        raise InputError(f"invalid request: {_short_validation(exc)}") from None
-
-
-def _short_validation(exc: Exception) -> str:
-    errors = getattr(exc, "errors", None)
-    if errors is None:
-        return str(exc)
-    parts = []
-    for error in errors():
-        where = ".".join(str(p) for p in error["loc"] if not str(p).startswith("function-"))
-        parts.append(f"{where or 'value'}: {error['msg'].removeprefix('Value error, ')}")
-    return "; ".join(parts[:5])
 
 
 def _sends_page_size(spec: ConcretePagination | AutoPagination) -> bool:

@@ -1,6 +1,6 @@
 """``mcp-paginate fetch``: drain a source from the terminal to JSON Lines, with a progress bar.
 
-Pages are fetched as fetch_all fetches them (the core `list_pages`, no MCP involved):
+Pages are fetched as fetch_all fetches them (the core `Drain`, no MCP involved):
 overlapped where the API allows it, within the source's ``concurrency``, ``rate_limit`` and
 ``prefetch``. Each page is written and flushed in order as it arrives, so memory stays flat
 however large the source is, and the output holds exactly the records before the cursor
@@ -19,7 +19,6 @@ cursor to resume from is printed), 2 a usage/config error, 130 interrupted (Ctrl
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 import time
@@ -41,11 +40,13 @@ from rich.progress import (
 from rich.text import Text
 
 from mcp_paginate.app import AppContext, open_app
+from mcp_paginate.arguments import PagingArguments
 from mcp_paginate.config import AppConfig
+from mcp_paginate.drain import Drain, DrainState, JsonLinesSink, Limits
+from mcp_paginate.engine import Engine
 from mcp_paginate.errors import ConfigError, CursorError, InputError, PaginateError
-from mcp_paginate.sessions import format_cursor, parse_cursor
+from mcp_paginate.sessions import parse_cursor
 from mcp_paginate.store import default_store_url
-from mcp_paginate.tools import ListPageResult, list_pages
 
 __all__ = ["run_fetch"]
 
@@ -63,15 +64,28 @@ class _Run:
     out: str | None
     store_url: str
     config_path: str | None = None
-    written: int = 0
-    pages: int = 0
-    before: int | None = None
-    total: int | None = None
-    resume_cursor: str | None = None
+    drained: DrainState = field(default_factory=DrainState)
+    """The drain's own state, updated as each page is written."""
+    before: int = 0
     finished: bool = False
-    stopped_at_limit: bool = False
     started: float = field(default_factory=time.monotonic)
     redact: Any = None
+
+    @property
+    def written(self) -> int:
+        return self.drained.count
+
+    @property
+    def pages(self) -> int:
+        return self.drained.pages
+
+    @property
+    def resume_cursor(self) -> str | None:
+        return self.drained.cursor
+
+    @property
+    def stopped_at_limit(self) -> bool:
+        return self.drained.stop_reason == "max_records"
 
     @property
     def resumable(self) -> bool:
@@ -194,21 +208,25 @@ async def _drain(
             return _fail(console, _message(run, exc), EXIT_USAGE)
         with _progress(console) as progress:
             task = progress.add_task(run.source, total=None, pages=0, rate=None)
-            run.resume_cursor = cursor
+            run.drained.cursor = cursor
+            args = PagingArguments(
+                source=None if cursor else run.source,
+                params=None if cursor else params,
+                cursor=cursor,
+                fields=fields,
+            )
+
+            async def show(count: int, total: int | None, message: str) -> None:
+                _show(progress, task, run, total)
+
             try:
-                async with list_pages(
-                    app,
-                    source=None if cursor else run.source,
-                    params=None if cursor else params,
-                    cursor=cursor,
-                    fields=fields,
-                    max_records=max_records,
-                ) as results:
-                    async for result in results:
-                        at_limit = _take(stream, run, result, max_records)
-                        _show(progress, task, run, result.total)
-                        if at_limit:
-                            break
+                engine = Engine(app)
+                plan, start = await engine.open(args)
+                run.before = (start.state.offset or 0) + start.skip
+                drain = Drain(
+                    engine, plan, limits=Limits(max_records=max_records), progress=show, state=run.drained
+                )
+                await drain.run(JsonLinesSink(stream), start)
             except (ConfigError, InputError) as exc:
                 if run.pages == 0:
                     _discard(progress)
@@ -216,37 +234,12 @@ async def _drain(
                 return _stopped_by_error(console, progress, run, exc)
             except PaginateError as exc:
                 return _stopped_by_error(console, progress, run, exc)
-            done = (run.before or 0) + run.written
+            done = run.before + run.written
             progress.update(
                 task, total=done if not run.stopped_at_limit else progress.tasks[0].total, completed=done
             )
     run.finished = True
     return _summary(console, run)
-
-
-def _take(stream: TextIO, run: _Run, result: ListPageResult, max_records: int | None) -> bool:
-    """Write a page's records (up to max_records in all); whether the run stops here at the limit."""
-    records = result.records
-    if run.before is None:
-        # Records of the session before this run's first one (non-zero when resuming).
-        run.before = result.seen.records - result.page.size
-        run.total = result.total
-    run.pages += 1
-    if max_records is not None and run.written + len(records) >= max_records:
-        taken = max_records - run.written
-        _write(stream, records[:taken])
-        run.written += taken
-        more = taken < len(records) or result.next_cursor is not None
-        run.resume_cursor = _skip_cursor(result.cursor, taken) if taken < len(records) else None
-        if run.resume_cursor is None and result.next_cursor is not None:
-            run.resume_cursor = result.next_cursor
-        run.stopped_at_limit = more
-        return True
-    _write(stream, records)
-    run.written += len(records)
-    run.total = result.total if result.total is not None else run.total
-    run.resume_cursor = result.next_cursor
-    return False
 
 
 async def _check_cursor(app: AppContext, cursor: str, source: str) -> None:
@@ -261,19 +254,8 @@ async def _check_cursor(app: AppContext, cursor: str, source: str) -> None:
         raise CursorError(f"that cursor continues source {session.source!r}, not {source!r}")
 
 
-def _write(stream: TextIO, records: list[Any]) -> None:
-    if records:
-        stream.write("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
-    stream.flush()
-
-
-def _skip_cursor(cursor: str, taken: int) -> str:
-    session_id, number, skip = parse_cursor(cursor)
-    return format_cursor(session_id, number, skip + taken)
-
-
 def _show(progress: Progress, task: Any, run: _Run, total: int | None) -> None:
-    before = run.before or 0
+    before = run.before
     elapsed = time.monotonic() - run.started
     rate = run.written / elapsed if elapsed > 0 else None
     progress.update(task, completed=before + run.written, total=total, pages=run.pages, rate=rate)

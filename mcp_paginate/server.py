@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 from mcp_paginate import __version__
 from mcp_paginate import tools as core
 from mcp_paginate.app import AppContext, open_app
+from mcp_paginate.arguments import FetchAllArguments, PagingArguments
 from mcp_paginate.config import AppConfig
 from mcp_paginate.errors import PaginateError, UpstreamStatusError
 from mcp_paginate.paginators import Pagination
@@ -157,13 +158,15 @@ def create_server(
             app,
             core.list_page(
                 app,
-                source=source,
-                params=params,
-                request=request.model_dump() if request else None,
-                pagination=pagination.model_dump(by_alias=True) if pagination else None,
-                cursor=cursor,
-                page_size=page_size,
-                fields=fields,
+                PagingArguments(
+                    source=source,
+                    params=params,
+                    request=request,
+                    pagination=pagination,
+                    cursor=cursor,
+                    page_size=page_size,
+                    fields=fields,
+                ),
                 owner=_caller(ctx),
             ),
         )
@@ -225,16 +228,18 @@ def create_server(
             app,
             core.fetch_all(
                 app,
-                source=source,
-                params=params,
-                request=request.model_dump() if request else None,
-                pagination=pagination.model_dump(by_alias=True) if pagination else None,
-                cursor=cursor,
-                page_size=page_size,
-                fields=fields,
-                max_records=max_records,
-                max_pages=max_pages,
-                dedupe_key=dedupe_key,
+                FetchAllArguments(
+                    source=source,
+                    params=params,
+                    request=request,
+                    pagination=pagination,
+                    cursor=cursor,
+                    page_size=page_size,
+                    fields=fields,
+                    max_records=max_records,
+                    max_pages=max_pages,
+                    dedupe_key=dedupe_key,
+                ),
                 owner=_caller(ctx),
                 progress=progress,
             ),

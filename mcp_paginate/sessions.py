@@ -124,7 +124,8 @@ class SessionRecord(BaseModel):
 
 
 class ResultsMeta(BaseModel):
-    """A stored fetch_all result set, kept in chunks (one per page fetched)."""
+    """A stored fetch_all result set, kept in chunks (one per page fetched), and how far the
+    drain that fills it got."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -134,6 +135,9 @@ class ResultsMeta(BaseModel):
     chunks: int = 0
     complete: bool = False
     stop_reason: str | None = None
+    cursor: str | None = None
+    """Where the drain that fills these results stopped short of the end (the next record's
+    cursor): a later drain continues from here into the same results."""
     owner: str | None = None
     created: float = Field(default_factory=time.time)
     expires: float = 0.0

@@ -43,8 +43,6 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from mcp_paginate.engine import Engine, Page, Plan
 from mcp_paginate.errors import PaginateError
 from mcp_paginate.paginators import AutoPagination, OffsetPagination, PagePagination, State
-from mcp_paginate.store.base import PageSlot
-from mcp_paginate.store.memory import MemoryStore
 
 __all__ = ["page_stream"]
 
@@ -114,7 +112,7 @@ async def _delivered(
             try:
                 await item.sent.wait()
                 try:
-                    await stream.commit(item.page)
+                    await stream.engine.commit(stream.plan, item.page)
                 except PaginateError:
                     item.failed = True
                     raise
@@ -131,7 +129,7 @@ async def _delivered(
 
 @dataclasses.dataclass(eq=False)
 class _Unstored:
-    """A page of a chain whose next state the consumer stores (`_Stream.commit`) before using it."""
+    """A page of a chain whose next state the consumer stores (`Engine.commit`) before using it."""
 
     page: Page
     sent: anyio.Event = dataclasses.field(default_factory=anyio.Event)
@@ -170,9 +168,8 @@ class _Stream:
         self.engine = engine
         self.plan = plan
         self.task_group = task_group
-        # The same engine, except that the next page's state is handed back instead of stored:
-        # `commit` stores it once the page is known to be the one sequential paging requests.
-        self.unstored = Engine(dataclasses.replace(engine.app, store=_NothingStored()))
+        # Pages are fetched uncommitted (`Engine.fetch`); each is committed once it is known to be
+        # the page sequential paging reads, in order.
         self.ahead: dict[int, _Ahead] = {}
         self.predicting = True  # until a prediction turns out wrong
         self.prefetch = plan.source.prefetch if plan.source is not None else 0
@@ -195,7 +192,7 @@ class _Stream:
                     if self._spend(page) == 0 and following is not None:
                         # The last page the limits allow: no request after it, its successor stored.
                         if not stored:
-                            page = await self.commit(page)
+                            page = await self.engine.commit(self.plan, page)
                         self._cancel_ahead()
                         await send.send(page)
                         return
@@ -212,7 +209,7 @@ class _Stream:
                             assert page.next_state is not None
                             number, state = number + 1, page.next_state
                             continue
-                        page = await self.commit(page)
+                        page = await self.engine.commit(self.plan, page)
                         self.visited.add(following.position())
                 except PaginateError as exc:
                     self._cancel_ahead()
@@ -256,7 +253,7 @@ class _Stream:
     ) -> tuple[Page | None, PaginateError | None, bool]:
         """Hand ``page`` to the consumer and request the next page at once.
 
-        The consumer stores where the next page is (`commit`) while that request is on the
+        The consumer stores where the next page is (`Engine.commit`) while that request is on the
         wire, which takes the store's round trip off the chain's critical path. Returns the
         next page (None if its request cannot be used: storing found a loop, or another caller
         had stored a different next state, which is then requested instead), the error the
@@ -272,7 +269,7 @@ class _Stream:
         fetched: Page | None = None
         error: PaginateError | None = None
         try:
-            fetched = await self.unstored.fetch(
+            fetched = await self.engine.fetch(
                 self.plan, page.number + 1, following, records_so_far + len(page.records), sent=item.sent
             )
         except PaginateError as exc:
@@ -301,28 +298,11 @@ class _Stream:
             # The guess was wrong (or its request was cancelled): from here on, one page at a time.
             self.predicting = False
             self._cancel_ahead()
+        page = await self.engine.fetch(self.plan, number, state, records_so_far)
         if isinstance(self.plan.pagination, AutoPagination):
-            # Detection stores the session's pagination, which only the real engine does.
-            return await self.engine.fetch(self.plan, number, state, records_so_far), True
-        return await self.unstored.fetch(self.plan, number, state, records_so_far), False
-
-    async def commit(self, page: Page) -> Page:
-        """Store the next page's state, as `Engine.fetch` does for a page it fetched in order."""
-        following = page.next_state
-        if following is None:
-            return page
-        slot: PageSlot = await self.engine.app.store.add_page(
-            self.plan.session.id, page.number + 1, following
-        )
-        if slot.repeats is not None:
-            page.next_state = None
-            page.loop_error = (
-                f"the API led back to a position already visited (page {slot.repeats + 1} of this session); "
-                "stopped paging instead of looping"
-            )
-            return page
-        page.next_state = slot.state
-        return page
+            # The detected pagination is committed at once: every page after this one follows it.
+            return await self.engine.commit(self.plan, page), True
+        return page, False
 
     def _request_ahead(self, page: Page, number: int, state: State, records_so_far: int) -> None:
         """Request pages ``number …`` with predicted states, as many as the window allows."""
@@ -365,7 +345,7 @@ class _Stream:
     async def _fetch_ahead(self, ahead: _Ahead) -> None:
         with ahead.scope:
             try:
-                ahead.page = await self.unstored.fetch(
+                ahead.page = await self.engine.fetch(
                     self.plan, ahead.number, ahead.state, ahead.records_so_far
                 )
             except PaginateError as exc:
@@ -402,10 +382,3 @@ def _advanced(state: State, distance: int, step: int) -> State:
     if state.page is not None:
         update["page"] = state.page + distance
     return state.model_copy(update=update)
-
-
-class _NothingStored(MemoryStore):
-    """A store whose ``add_page`` keeps nothing and detects no loop; see `_Stream.unstored`."""
-
-    async def add_page(self, session_id: str, number: int, state: State) -> PageSlot:
-        return PageSlot(state)

@@ -10,6 +10,7 @@ import anyio
 import pytest
 
 from mcp_paginate.app import open_app
+from mcp_paginate.arguments import FetchAllArguments, PagingArguments
 from mcp_paginate.config import AppConfig
 from mcp_paginate.paginators import (
     CursorPagination,
@@ -150,7 +151,7 @@ async def drained_ids(app: Any, results_uri: str) -> list[int]:
 async def test_auto_drains_every_discoverable_sample_style_exactly(sample_api: SampleAPI, style: str) -> None:
     async with open_app(auto_config(sample_api.url), "memory://") as app:
         with anyio.fail_after(30):
-            result = await fetch_all(app, source=style)
+            result = await fetch_all(app, FetchAllArguments(source=style))
         assert result.error is None
         assert result.complete is True
         assert result.stop_reason == "exhausted"
@@ -169,9 +170,9 @@ async def test_detected_spec_pins_and_drains_the_same_way(sample_api: SampleAPI)
     """What auto reports as `detected` is a valid spec that drains the source by itself."""
     async with open_app(auto_config(sample_api.url), "memory://") as app:
         for style in ("alloy", "token", "pages_total", "starting_after", "offset"):
-            first = await fetch_all(app, source=style, max_records=5)
+            first = await fetch_all(app, FetchAllArguments(source=style, max_records=5))
             assert first.detected is not None
-            again = await fetch_all(app, source=style, pagination=first.detected)
+            again = await fetch_all(app, FetchAllArguments(source=style, pagination=first.detected))
             assert again.detected is None
             assert await drained_ids(app, again.results_uri) == ALL_IDS, style
 
@@ -179,13 +180,13 @@ async def test_detected_spec_pins_and_drains_the_same_way(sample_api: SampleAPI)
 @pytest.mark.anyio
 async def test_auto_reports_detected_on_every_page_and_continues_by_cursor(sample_api: SampleAPI) -> None:
     async with open_app(auto_config(sample_api.url), "memory://") as app:
-        first = await list_page(app, source="token")
+        first = await list_page(app, PagingArguments(source="token"))
         assert first.detected is not None and first.detected["mode"] == "cursor"
         assert any("auto-detected pagination" in note for note in first.notes)
         ids = [record["id"] for record in first.records]
         cursor = first.next_cursor
         while cursor is not None:
-            page = await list_page(app, cursor=cursor)
+            page = await list_page(app, PagingArguments(cursor=cursor))
             assert page.detected == first.detected
             ids.extend(record["id"] for record in page.records)
             cursor = page.next_cursor
@@ -197,7 +198,7 @@ async def test_ad_hoc_request_defaults_to_auto_and_drains(sample_api: SampleAPI)
     host = sample_api.url.split("://", 1)[1]
     config = AppConfig.model_validate({"server": {"allowed_hosts": [host]}})
     async with open_app(config, "memory://") as app:
-        result = await fetch_all(app, request={"url": sample_api.url + "/odata?$top=45"})
+        result = await fetch_all(app, FetchAllArguments(request={"url": sample_api.url + "/odata?$top=45"}))
         assert result.detected is not None and result.detected["mode"] == "cursor"
         assert await drained_ids(app, result.results_uri) == ALL_IDS
 
@@ -212,7 +213,7 @@ async def test_auto_never_follows_a_next_link_to_another_origin(fresh_api: Sampl
         source = {"url": fresh_api.url + path, "pagination": {"mode": "auto"}}
         config = AppConfig.model_validate({"sources": {"s": source}})
         async with open_app(config, "memory://") as app:
-            result = await fetch_all(app, source="s")
+            result = await fetch_all(app, FetchAllArguments(source="s"))
         assert other.stats.requests == 0
         assert result.detected is not None and result.detected["mode"] == "cursor"
         assert not result.complete and result.stop_reason == "error"
@@ -239,7 +240,7 @@ async def test_auto_finds_hal_records_without_a_records_path(sample_api: SampleA
         {"sources": {"hal": {"url": sample_api.url + "/hal", "pagination": {"mode": "auto"}}}}
     )
     async with open_app(config, "memory://") as app:
-        result = await fetch_all(app, source="hal")
+        result = await fetch_all(app, FetchAllArguments(source="hal"))
         assert await drained_ids(app, result.results_uri) == ALL_IDS
 
 
@@ -257,16 +258,16 @@ async def test_auto_continues_from_an_offset_the_first_request_carried(sample_ap
         }
     )
     async with open_app(config, "memory://") as app:
-        result = await fetch_all(app, source="s")
+        result = await fetch_all(app, FetchAllArguments(source="s"))
         assert await drained_ids(app, result.results_uri) == list(range(201, 238))
 
 
 @pytest.mark.anyio
 async def test_rereading_the_first_page_of_an_auto_detected_page_session(sample_api: SampleAPI) -> None:
     async with open_app(auto_config(sample_api.url), "memory://") as app:
-        first = await list_page(app, source="pages_total")
+        first = await list_page(app, PagingArguments(source="pages_total"))
         assert first.detected is not None and first.detected["mode"] == "page"
-        again = await list_page(app, cursor=first.cursor)
+        again = await list_page(app, PagingArguments(cursor=first.cursor))
         assert again.records == first.records
 
 
@@ -653,6 +654,6 @@ async def test_the_page_request_shows_a_limit_only_when_one_was_sent(
         "url": fresh_api.url + "/offset", "records": "items", "max_page_size": 20, "pagination": pagination,
     }}})  # fmt: skip
     async with open_app(config, "memory://") as app:
-        page = await list_page(app, source="items", page_size=100)
+        page = await list_page(app, PagingArguments(source="items", page_size=100))
     assert page.page.size == DEFAULT_PAGE_SIZE  # the API's own size: no limit reached it
     assert page.page.request == {"offset": 0}

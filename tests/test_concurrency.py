@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from mcp_paginate.app import AppContext, open_app
+from mcp_paginate.arguments import FetchAllArguments, PagingArguments
 from mcp_paginate.config import AppConfig
 from mcp_paginate.engine import Engine
 from mcp_paginate.paginators import State
@@ -62,7 +63,7 @@ async def drain(api: SampleAPI, source: str, **overrides: Any) -> tuple[FetchAll
     api.stats.reset()
     async with running(make_config(api.url, source, **overrides)) as app:
         with anyio.fail_after(HANG_GUARD):
-            result = await fetch_all(app, source=source, **arguments)
+            result = await fetch_all(app, FetchAllArguments(source=source, **arguments))
         states = await stored_states(app, result)
     return result, states, api.stats.requests
 
@@ -177,7 +178,7 @@ async def test_transient_faults_and_429s_under_concurrency_stay_exact(fresh_api:
     config = make_config(fresh_api.url, "pages_total", concurrency=8, pagination={"page_size": 10})
     async with running(config) as app:
         with anyio.fail_after(HANG_GUARD):
-            result = await fetch_all(app, source="pages_total")
+            result = await fetch_all(app, FetchAllArguments(source="pages_total"))
         states = await stored_states(app, result)
         throttle = app.throttles["pages_total"]
         assert throttle.current_concurrency < 8  # 429s halved it
@@ -285,9 +286,9 @@ async def test_stopping_at_max_records_then_resuming_has_no_gap_or_duplicate(
     config = make_config(sample_api.url, source, **overrides)
     async with running(config) as app:
         with anyio.fail_after(HANG_GUARD):
-            first = await fetch_all(app, source=source, max_records=95)
+            first = await fetch_all(app, FetchAllArguments(source=source, max_records=95))
             assert first.stop_reason == "max_records" and first.next_cursor is not None
-            rest = await fetch_all(app, cursor=first.next_cursor)
+            rest = await fetch_all(app, FetchAllArguments(cursor=first.next_cursor))
     assert ids(first) == ALL_IDS[:95]
     assert ids(first) + ids(rest) == ALL_IDS
     assert rest.complete
@@ -311,10 +312,10 @@ async def test_limits_stop_the_requests_too_and_resuming_is_exact(
     transport = WatchingTransport(wait_for=10**9)
     async with running(make_config(sample_api.url, source, **overrides), transport) as app:
         with anyio.fail_after(HANG_GUARD):
-            first = await fetch_all(app, source=source, **limit)
+            first = await fetch_all(app, FetchAllArguments(source=source, **limit))
             requests, cancelled = transport.started, transport.cancelled
             assert first.next_cursor is not None
-            rest = await fetch_all(app, cursor=first.next_cursor)
+            rest = await fetch_all(app, FetchAllArguments(cursor=first.next_cursor))
     assert first.stop_reason == next(iter(limit)) and not first.complete
     assert requests == first.pages  # not one request past the limit, neither chained nor ahead
     assert cancelled == 0
@@ -333,9 +334,13 @@ async def test_with_dedupe_key_only_max_pages_bounds_the_requests(sample_api: Sa
     transport = WatchingTransport(wait_for=10**9)
     async with running(make_config(sample_api.url, "body_token"), transport) as app:
         with anyio.fail_after(HANG_GUARD):
-            by_records = await fetch_all(app, source="body_token", max_records=60, dedupe_key="id")
+            by_records = await fetch_all(
+                app, FetchAllArguments(source="body_token", max_records=60, dedupe_key="id")
+            )
             chained = transport.started
-            by_pages = await fetch_all(app, source="body_token", max_pages=2, dedupe_key="id")
+            by_pages = await fetch_all(
+                app, FetchAllArguments(source="body_token", max_pages=2, dedupe_key="id")
+            )
     assert ids(by_records) == ALL_IDS[:60] and by_records.pages == 2
     assert chained <= by_records.pages + 1
     assert transport.started - chained == by_pages.pages == 2
@@ -358,12 +363,12 @@ async def test_list_pages_gives_what_list_page_gives_call_after_call(
     # The CLI's drain (list_pages) must write exactly the pages a caller paging by hand reads.
     async with running(make_config(sample_api.url, source)) as app:
         with anyio.fail_after(HANG_GUARD):
-            by_hand = [await list_page(app, source=source)]
+            by_hand = [await list_page(app, PagingArguments(source=source))]
             while by_hand[-1].next_cursor is not None:
-                by_hand.append(await list_page(app, cursor=by_hand[-1].next_cursor))
-            async with list_pages(app, source=source) as pages:
+                by_hand.append(await list_page(app, PagingArguments(cursor=by_hand[-1].next_cursor)))
+            async with list_pages(app, PagingArguments(source=source)) as pages:
                 streamed = [result async for result in pages]
-            async with list_pages(app, cursor=by_hand[1].cursor, max_records=1) as pages:
+            async with list_pages(app, PagingArguments(cursor=by_hand[1].cursor), max_records=1) as pages:
                 resumed = [result async for result in pages]
     assert [_comparable(r) for r in streamed] == [_comparable(r) for r in by_hand]
     assert [record["id"] for r in streamed for record in r.records] == ALL_IDS
@@ -375,7 +380,7 @@ async def test_leaving_the_stream_cancels_requests_in_flight(fresh_api: SampleAP
     transport = WatchingTransport(wait_for=4, hold_after=1)  # page 0 is answered, nothing after it
     async with running(make_config(fresh_api.url, "offset_total", concurrency=4), transport) as app:
         engine = Engine(app)
-        plan = await engine.start(source="offset_total")
+        plan = await engine.start(PagingArguments(source="offset_total"))
         state = await app.store.get_page(plan.session.id, 0)
         assert state is not None
         with anyio.fail_after(HANG_GUARD):
@@ -401,14 +406,14 @@ async def test_chain_follows_the_state_another_caller_stored_first(fresh_api: Sa
     the stored state: exactly what sequential paging of this session returns."""
     async with running(make_config(fresh_api.url, "alloy_style")) as app:
         engine = Engine(app)
-        plan = await engine.start(source="alloy_style")
+        plan = await engine.start(PagingArguments(source="alloy_style"))
         first = await app.store.get_page(plan.session.id, 0)
         assert first is not None and first.offset == 0
         other = first.model_copy(update={"offset": 100})
         assert (await app.store.add_page(plan.session.id, 1, other)).state == other
         fresh_api.stats.reset()
         with anyio.fail_after(HANG_GUARD):
-            result = await fetch_all(app, cursor=plan.cursor(0))
+            result = await fetch_all(app, FetchAllArguments(cursor=plan.cursor(0)))
     assert ids(result) == ALL_IDS[:50] + ALL_IDS[100:]
     assert result.complete and result.pages == 4  # offsets 0, 100, 150, 200
     assert fresh_api.stats.requests == 5  # and the discarded request for offset 50
@@ -440,7 +445,7 @@ async def test_chain_sends_the_next_request_before_storing_where_it_is(fresh_api
 
         app.store.add_page = add_page  # type: ignore[method-assign]
         with anyio.fail_after(HANG_GUARD):
-            result = await fetch_all(app, source="body_token")
+            result = await fetch_all(app, FetchAllArguments(source="body_token"))
     assert ids(result) == ALL_IDS
     stored = [event.split(" ", 1)[1] for event in events if event.startswith("store ")]
     assert stored[0] == "None"  # the first page's state, stored when the session starts
@@ -486,8 +491,8 @@ async def test_each_source_has_its_own_connection_pool() -> None:
         config = AppConfig.model_validate({"sources": sources})
         async with running(config) as app:
             with anyio.fail_after(HANG_GUARD):
-                wide = await fetch_all(app, source="wide")
-                chain = await fetch_all(app, source="chain")
+                wide = await fetch_all(app, FetchAllArguments(source="wide"))
+                chain = await fetch_all(app, FetchAllArguments(source="chain"))
     assert ids(wide) == ids(chain) == list(range(1, 201))
     assert 1 < len(set(api.ports["wide"])) <= 8
     assert len(set(api.ports["chain"])) == 1  # one kept-alive connection, page after page
@@ -526,10 +531,10 @@ async def test_a_drain_stops_when_the_api_answers_the_same_page_again(
 async def test_list_page_does_not_hand_out_a_repeated_page(sample_api: SampleAPI) -> None:
     config = make_config(sample_api.url, "offset_total", pagination=IGNORED_POSITION["offset_total"])
     async with running(config) as app:
-        first = await list_page(app, source="offset_total")
+        first = await list_page(app, PagingArguments(source="offset_total"))
         assert [record["id"] for record in first.records] == list(range(1, 41))
         assert first.next_cursor is not None
-        second = await list_page(app, cursor=first.next_cursor)
+        second = await list_page(app, PagingArguments(cursor=first.next_cursor))
     assert second.records == [] and second.next_cursor is None and not second.has_more
     assert any("ignored the position it was sent (offset 40)" in note for note in second.notes)
 
@@ -557,7 +562,7 @@ async def test_only_pages_of_several_equal_records_count_as_a_repeat(size: int, 
                   "pagination": {"mode": "offset", "total": "total", "page_size": size}}  # fmt: skip
         async with running(AppConfig.model_validate({"sources": {"same": source}})) as app:
             with anyio.fail_after(HANG_GUARD):
-                result = await fetch_all(app, source="same")
+                result = await fetch_all(app, FetchAllArguments(source="same"))
     if repeat_found:
         assert result.count == 2 and result.stop_reason == "error"
     else:

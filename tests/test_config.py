@@ -14,6 +14,7 @@ import pytest
 
 from mcp_paginate import tools
 from mcp_paginate.app import open_app
+from mcp_paginate.arguments import PagingArguments
 from mcp_paginate.config import AppConfig, SourceConfig, default_config_path, load_config
 from mcp_paginate.errors import ConfigError, InputError
 from mcp_paginate.paginators import CursorPagination, OffsetPagination, PagePagination, PreparedRequest
@@ -547,11 +548,11 @@ async def test_builtin_alloy_source_pages_the_sample_api_with_the_right_credenti
     with SampleAPI(records=60, api_key=ALLOY_KEY) as api:
         environ = {**ALLOY_ENVIRON, "ALLOY_BASE_URL": api.url}
         async with open_app(load_config(None, environ=environ), "memory://", environ=environ) as app:
-            first = await tools.list_page(app, source="alloy", params=ALLOY_PARAMS)
+            first = await tools.list_page(app, PagingArguments(source="alloy", params=ALLOY_PARAMS))
             assert [r["id"] for r in first.records] == list(range(1, 51))
             assert first.page.request == {"offset": 0, "limit": 50}
             assert first.next_cursor is not None
-            second = await tools.list_page(app, cursor=first.next_cursor)
+            second = await tools.list_page(app, PagingArguments(cursor=first.next_cursor))
             assert [r["id"] for r in second.records] == list(range(51, 61))
             assert second.next_cursor is None
         assert api.stats.authorizations == [f"Bearer {ALLOY_KEY}"] * 2
@@ -562,7 +563,9 @@ async def test_alloy_key_never_appears_in_results_or_notes() -> None:
     with SampleAPI(records=5) as api:
         environ = {**ALLOY_ENVIRON, "ALLOY_BASE_URL": api.url}
         async with open_app(load_config(None, environ=environ), "memory://", environ=environ) as app:
-            result = await tools.list_page(app, source="alloy", params=ALLOY_PARAMS, page_size=500)
+            result = await tools.list_page(
+                app, PagingArguments(source="alloy", params=ALLOY_PARAMS, page_size=500)
+            )
     text = result.model_dump_json()
     assert ALLOY_KEY not in text
     assert any("50" in note for note in result.notes)

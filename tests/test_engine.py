@@ -13,9 +13,11 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
+from pydantic import ValidationError
 
 from mcp_paginate import tools
 from mcp_paginate.app import AppContext, open_app
+from mcp_paginate.arguments import FetchAllArguments, PagingArguments
 from mcp_paginate.config import AppConfig
 from mcp_paginate.errors import CursorError, InputError
 from mcp_paginate.http import _build_request, _links
@@ -66,7 +68,7 @@ async def page_through(
     with anyio.fail_after(30):
         while results[-1].next_cursor is not None:
             assert len(results) < limit, "paging did not end"
-            results.append(await tools.list_page(app, cursor=results[-1].next_cursor))
+            results.append(await tools.list_page(app, PagingArguments(cursor=results[-1].next_cursor)))
             records.extend(results[-1].records)
     return records, results
 
@@ -93,7 +95,7 @@ async def loop_app(fresh_api: SampleAPI) -> AsyncIterator[AppContext]:
 @pytest.mark.anyio
 @pytest.mark.parametrize("source", STYLES)
 async def test_list_page_stepwise_collects_every_record_exactly_once(app: AppContext, source: str) -> None:
-    first = await tools.list_page(app, source=source)
+    first = await tools.list_page(app, PagingArguments(source=source))
     records, results = await page_through(app, first)
     assert ids(records) == ALL_IDS
     # seen counts pages and records up to the end of each page.
@@ -113,7 +115,7 @@ async def test_list_page_stepwise_collects_every_record_exactly_once(app: AppCon
 @pytest.mark.parametrize("source", SIZED_STYLES)
 async def test_fetch_all_with_an_odd_page_size_drains_exactly(app: AppContext, source: str) -> None:
     with anyio.fail_after(30):
-        result = await tools.fetch_all(app, source=source, page_size=7)
+        result = await tools.fetch_all(app, FetchAllArguments(source=source, page_size=7))
     assert ids(result.records) == ALL_IDS
     assert result.complete is True and result.stop_reason == "exhausted"
     assert result.pages == 34  # ceil(237 / 7): no page skipped, none read twice
@@ -122,7 +124,7 @@ async def test_fetch_all_with_an_odd_page_size_drains_exactly(app: AppContext, s
 @pytest.mark.anyio
 async def test_silent_cap_over_http_is_learned_and_drains_exactly(app: AppContext) -> None:
     # /pages silently caps at 25 and gives no end signal; asked 50.
-    first = await tools.list_page(app, source="pages_capped")
+    first = await tools.list_page(app, PagingArguments(source="pages_capped"))
     assert len(first.records) == 25
     assert first.next_cursor is not None
     assert any("asked for 50" in note for note in first.notes)
@@ -133,11 +135,11 @@ async def test_silent_cap_over_http_is_learned_and_drains_exactly(app: AppContex
 
 @pytest.mark.anyio
 async def test_auto_mode_reports_what_it_detected(app: AppContext) -> None:
-    first = await tools.list_page(app, source="auto_link")
+    first = await tools.list_page(app, PagingArguments(source="auto_link"))
     assert first.detected is not None
     assert first.detected["mode"] == "cursor"
     assert first.detected["next"] == {"link": "next"}
-    following = await tools.list_page(app, cursor=first.next_cursor)
+    following = await tools.list_page(app, PagingArguments(cursor=first.next_cursor))
     assert following.detected == first.detected
 
 
@@ -151,10 +153,10 @@ async def test_auto_mode_reports_what_it_detected(app: AppContext) -> None:
     "source", ["alloy_style", "pages_capped", "body_token", "link_header", "starting_after"]
 )
 async def test_the_same_cursor_twice_returns_the_same_page(app: AppContext, source: str) -> None:
-    first = await tools.list_page(app, source=source)
+    first = await tools.list_page(app, PagingArguments(source=source))
     assert first.next_cursor is not None
-    once = await tools.list_page(app, cursor=first.next_cursor)
-    twice = await tools.list_page(app, cursor=first.next_cursor)
+    once = await tools.list_page(app, PagingArguments(cursor=first.next_cursor))
+    twice = await tools.list_page(app, PagingArguments(cursor=first.next_cursor))
     assert once.records == twice.records
     assert once.next_cursor == twice.next_cursor
     assert once.cursor == twice.cursor == first.next_cursor
@@ -167,55 +169,57 @@ async def test_the_same_cursor_twice_returns_the_same_page(app: AppContext, sour
 @pytest.mark.anyio
 @pytest.mark.parametrize("source", ["offset_total", "header_cursor", "next_url"])
 async def test_an_early_page_can_be_reread_after_later_pages(app: AppContext, source: str) -> None:
-    first = await tools.list_page(app, source=source)
-    second = await tools.list_page(app, cursor=first.next_cursor)
-    third = await tools.list_page(app, cursor=second.next_cursor)
-    fourth = await tools.list_page(app, cursor=third.next_cursor)
-    again_first = await tools.list_page(app, cursor=first.cursor)
-    again_second = await tools.list_page(app, cursor=first.next_cursor)
+    first = await tools.list_page(app, PagingArguments(source=source))
+    second = await tools.list_page(app, PagingArguments(cursor=first.next_cursor))
+    third = await tools.list_page(app, PagingArguments(cursor=second.next_cursor))
+    fourth = await tools.list_page(app, PagingArguments(cursor=third.next_cursor))
+    again_first = await tools.list_page(app, PagingArguments(cursor=first.cursor))
+    again_second = await tools.list_page(app, PagingArguments(cursor=first.next_cursor))
     assert again_first.records == first.records and again_first.next_cursor == first.next_cursor
     assert again_second.records == second.records and again_second.next_cursor == second.next_cursor
     # Continuing from the re-read page leads to the same later pages, not a fork.
-    assert (await tools.list_page(app, cursor=again_second.next_cursor)).records == third.records
+    assert (
+        await tools.list_page(app, PagingArguments(cursor=again_second.next_cursor))
+    ).records == third.records
     assert fourth.page.number == 4
 
 
 @pytest.mark.anyio
 async def test_page_request_shows_the_position_asked_for(app: AppContext) -> None:
-    alloy = await tools.list_page(app, source="alloy_style")
+    alloy = await tools.list_page(app, PagingArguments(source="alloy_style"))
     assert alloy.page.request == {"offset": 0, "limit": 50}
-    alloy2 = await tools.list_page(app, cursor=alloy.next_cursor)
+    alloy2 = await tools.list_page(app, PagingArguments(cursor=alloy.next_cursor))
     assert alloy2.page.request == {"offset": 50, "limit": 50}
 
-    pages = await tools.list_page(app, source="pages_total")
-    pages2 = await tools.list_page(app, cursor=pages.next_cursor)
+    pages = await tools.list_page(app, PagingArguments(source="pages_total"))
+    pages2 = await tools.list_page(app, PagingArguments(cursor=pages.next_cursor))
     assert pages.page.request["page"] == 1 and pages2.page.request["page"] == 2
     assert pages2.page.request["limit"] == 30
 
-    token = await tools.list_page(app, source="body_token")
+    token = await tools.list_page(app, PagingArguments(source="body_token"))
     assert "cursor" not in token.page.request
-    token2 = await tools.list_page(app, cursor=token.next_cursor)
+    token2 = await tools.list_page(app, PagingArguments(cursor=token.next_cursor))
     assert isinstance(token2.page.request["cursor"], str) and token2.page.request["cursor"]
 
-    link = await tools.list_page(app, source="link_header")
-    link2 = await tools.list_page(app, cursor=link.next_cursor)
+    link = await tools.list_page(app, PagingArguments(source="link_header"))
+    link2 = await tools.list_page(app, PagingArguments(cursor=link.next_cursor))
     assert link2.page.request["cursor"].startswith(app.config.sources["link_header"].url)
     assert "page=2" in link2.page.request["cursor"]
 
 
 @pytest.mark.anyio
 async def test_fetch_all_resumes_from_a_list_page_next_cursor(app: AppContext) -> None:
-    first = await tools.list_page(app, source="header_cursor")
-    rest = await tools.fetch_all(app, cursor=first.next_cursor)
+    first = await tools.list_page(app, PagingArguments(source="header_cursor"))
+    rest = await tools.fetch_all(app, FetchAllArguments(cursor=first.next_cursor))
     assert ids(first.records + rest.records) == ALL_IDS
     assert rest.complete is True
 
 
 @pytest.mark.anyio
 async def test_list_page_continues_from_a_fetch_all_next_cursor(app: AppContext) -> None:
-    part = await tools.fetch_all(app, source="starting_after", max_pages=2)
+    part = await tools.fetch_all(app, FetchAllArguments(source="starting_after", max_pages=2))
     assert part.stop_reason == "max_pages" and part.next_cursor is not None
-    following = await tools.list_page(app, cursor=part.next_cursor)
+    following = await tools.list_page(app, PagingArguments(cursor=part.next_cursor))
     records, _ = await page_through(app, following)
     assert ids(part.records + records) == ALL_IDS
 
@@ -227,11 +231,11 @@ async def test_list_page_continues_from_a_fetch_all_next_cursor(app: AppContext)
 
 @pytest.mark.anyio
 async def test_page_size_above_the_alloy_cap_is_clamped_with_a_note(app: AppContext) -> None:
-    first = await tools.list_page(app, source="alloy_style", page_size=100)
+    first = await tools.list_page(app, PagingArguments(source="alloy_style", page_size=100))
     assert ids(first.records) == list(range(1, 51))
     assert first.page.request["limit"] == 50
     assert any("100" in note and "50" in note for note in first.notes)
-    drained = await tools.fetch_all(app, source="alloy_style", page_size=100)
+    drained = await tools.fetch_all(app, FetchAllArguments(source="alloy_style", page_size=100))
     assert ids(drained.records) == ALL_IDS
     assert drained.complete is True and drained.error is None
     assert any("cap of 50" in note for note in drained.notes)
@@ -251,14 +255,14 @@ async def test_the_sample_alloy_api_really_rejects_a_limit_above_50(sample_api: 
 
 @pytest.mark.anyio
 async def test_page_size_above_a_sources_cap_is_clamped(app: AppContext) -> None:
-    result = await tools.list_page(app, source="offset_total", page_size=500)
+    result = await tools.list_page(app, PagingArguments(source="offset_total", page_size=500))
     assert len(result.records) == 100
     assert any("cap of 100" in note for note in result.notes)
 
 
 @pytest.mark.anyio
 async def test_page_size_on_a_source_that_sends_none_says_it_has_no_effect(app: AppContext) -> None:
-    result = await tools.list_page(app, source="link_relative", page_size=10)
+    result = await tools.list_page(app, PagingArguments(source="link_relative", page_size=10))
     assert len(result.records) == 50
     assert any("no effect" in note for note in result.notes)
 
@@ -270,12 +274,14 @@ async def test_page_size_on_a_source_that_sends_none_says_it_has_no_effect(app: 
 
 @pytest.mark.anyio
 async def test_fields_keeps_only_those_fields(app: AppContext) -> None:
-    first = await tools.list_page(app, source="offset_total", fields=["id", "email", "no.such.field"])
+    first = await tools.list_page(
+        app, PagingArguments(source="offset_total", fields=["id", "email", "no.such.field"])
+    )
     assert first.records[0] == {"id": 1, "email": "user1@example.test"}
     # The session remembers its fields.
-    second = await tools.list_page(app, cursor=first.next_cursor)
+    second = await tools.list_page(app, PagingArguments(cursor=first.next_cursor))
     assert set(second.records[0]) == {"id", "email"}
-    drained = await tools.fetch_all(app, source="pages_total", fields=["id"])
+    drained = await tools.fetch_all(app, FetchAllArguments(source="pages_total", fields=["id"]))
     assert drained.records == [{"id": i} for i in ALL_IDS]
 
 
@@ -293,7 +299,7 @@ def test_dotted_fields_keep_nested_values_in_their_shape() -> None:
 async def test_inline_budget_cuts_inside_a_page_and_next_cursor_continues_there(
     small_budget_app: AppContext, source: str
 ) -> None:
-    first = await tools.list_page(small_budget_app, source=source)
+    first = await tools.list_page(small_budget_app, PagingArguments(source=source))
     assert 0 < len(first.records) < 20  # the page holds more than fits in 1000 chars
     assert any("inline budget" in note for note in first.notes)
     assert first.next_cursor is not None
@@ -307,9 +313,9 @@ async def test_inline_budget_cuts_inside_a_page_and_next_cursor_continues_there(
 async def test_reread_of_a_cursor_inside_a_page_returns_the_same_records(
     small_budget_app: AppContext,
 ) -> None:
-    first = await tools.list_page(small_budget_app, source="offset_total")
-    inside = await tools.list_page(small_budget_app, cursor=first.next_cursor)
-    again = await tools.list_page(small_budget_app, cursor=first.next_cursor)
+    first = await tools.list_page(small_budget_app, PagingArguments(source="offset_total"))
+    inside = await tools.list_page(small_budget_app, PagingArguments(cursor=first.next_cursor))
+    again = await tools.list_page(small_budget_app, PagingArguments(cursor=first.next_cursor))
     assert inside.records == again.records
     assert inside.records[0]["id"] == first.records[-1]["id"] + 1
     assert inside.page.number == first.page.number == 1
@@ -317,7 +323,7 @@ async def test_reread_of_a_cursor_inside_a_page_returns_the_same_records(
 
 @pytest.mark.anyio
 async def test_fetch_all_inline_budget_keeps_everything_in_the_store(small_budget_app: AppContext) -> None:
-    result = await tools.fetch_all(small_budget_app, source="offset_total")
+    result = await tools.fetch_all(small_budget_app, FetchAllArguments(source="offset_total"))
     assert result.count == 237 and result.complete is True
     assert 0 < result.returned == len(result.records) < 237
     assert any("results_uri" in note for note in result.notes)
@@ -330,43 +336,44 @@ async def test_fetch_all_inline_budget_keeps_everything_in_the_store(small_budge
 async def test_fetch_all_max_records_cut_inside_a_page_resumes_exactly(
     app: AppContext, source: str, cut: int
 ) -> None:
-    part = await tools.fetch_all(app, source=source, max_records=cut)
+    part = await tools.fetch_all(app, FetchAllArguments(source=source, max_records=cut))
     assert part.count == cut == len(part.records)
     assert part.stop_reason == "max_records" and part.complete is False
     assert part.next_cursor is not None
-    rest = await tools.fetch_all(app, cursor=part.next_cursor)
+    rest = await tools.fetch_all(app, FetchAllArguments(cursor=part.next_cursor))
     assert ids(part.records + rest.records) == ALL_IDS
     assert rest.complete is True
 
 
 @pytest.mark.anyio
 async def test_fetch_all_max_records_at_a_page_boundary_resumes_exactly(app: AppContext) -> None:
-    part = await tools.fetch_all(app, source="offset_total", max_records=80)
+    part = await tools.fetch_all(app, FetchAllArguments(source="offset_total", max_records=80))
     assert part.count == 80 and part.stop_reason == "max_records"
-    rest = await tools.fetch_all(app, cursor=part.next_cursor)
+    rest = await tools.fetch_all(app, FetchAllArguments(cursor=part.next_cursor))
     assert ids(part.records + rest.records) == ALL_IDS
 
 
 @pytest.mark.anyio
 async def test_fetch_all_max_pages_stops_and_resumes(app: AppContext) -> None:
-    part = await tools.fetch_all(app, source="offset_total", max_pages=2)
+    part = await tools.fetch_all(app, FetchAllArguments(source="offset_total", max_pages=2))
     assert part.pages == 2 and part.count == 80
     assert part.stop_reason == "max_pages" and part.complete is False
-    rest = await tools.fetch_all(app, cursor=part.next_cursor, max_pages=100)
+    rest = await tools.fetch_all(app, FetchAllArguments(cursor=part.next_cursor, max_pages=100))
     assert ids(part.records + rest.records) == ALL_IDS
     assert rest.pages == 4
 
 
 @pytest.mark.anyio
-async def test_fetch_all_limits_below_one_are_input_errors(app: AppContext) -> None:
-    with pytest.raises(InputError, match="max_records"):
-        await tools.fetch_all(app, source="offset_total", max_records=0)
+async def test_fetch_all_limits_below_one_are_refused_by_the_arguments(app: AppContext) -> None:
+    # Validated once, where the arguments become a model (the MCP boundary); nothing is fetched.
+    with pytest.raises(ValidationError, match="max_records"):
+        await tools.fetch_all(app, FetchAllArguments(source="offset_total", max_records=0))
 
 
 @pytest.mark.anyio
 async def test_fetch_all_dedupe_key_drops_records_seen_before(app: AppContext) -> None:
-    first = await tools.list_page(app, source="offset_total")
-    result = await tools.fetch_all(app, cursor=first.cursor, dedupe_key="id")
+    first = await tools.list_page(app, PagingArguments(source="offset_total"))
+    result = await tools.fetch_all(app, FetchAllArguments(cursor=first.cursor, dedupe_key="id"))
     assert ids(result.records) == ALL_IDS
     assert not any("dropped" in note for note in result.notes)
 
@@ -383,7 +390,7 @@ async def test_a_to_b_to_a_cursor_loop_stops_fetch_all_with_a_loop_message(
 ) -> None:
     with anyio.fail_after(20):
         # max_pages is only a backstop: the loop itself must end paging after 3 pages.
-        result = await tools.fetch_all(loop_app, source=source, max_pages=12)
+        result = await tools.fetch_all(loop_app, FetchAllArguments(source=source, max_pages=12))
     assert result.stop_reason == "error" and result.complete is False
     assert result.error is not None and "already visited" in result.error
     assert result.pages == 3
@@ -394,7 +401,7 @@ async def test_a_to_b_to_a_cursor_loop_stops_fetch_all_with_a_loop_message(
 async def test_a_to_b_to_a_loop_ends_stepwise_paging_with_a_note(
     loop_app: AppContext, fresh_api: SampleAPI
 ) -> None:
-    first = await tools.list_page(loop_app, source="body_token")
+    first = await tools.list_page(loop_app, PagingArguments(source="body_token"))
     records, results = await page_through(loop_app, first, limit=12)
     assert len(results) == 3
     assert results[-1].next_cursor is None
@@ -408,7 +415,7 @@ async def test_a_looping_api_is_still_bounded_by_max_pages(
     loop_app: AppContext, fresh_api: SampleAPI
 ) -> None:
     with anyio.fail_after(20):
-        result = await tools.fetch_all(loop_app, source="body_token", max_pages=6)
+        result = await tools.fetch_all(loop_app, FetchAllArguments(source="body_token", max_pages=6))
     assert result.pages <= 6
     assert fresh_api.stats.requests <= 6
 
@@ -431,7 +438,7 @@ async def test_offset_source_without_end_signal_ends_cleanly_on_an_empty_page(
             }
         )
         async with open_app(config, "memory://", environ={}) as app:
-            result = await tools.fetch_all(app, source="plain_offset", max_pages=10)
+            result = await tools.fetch_all(app, FetchAllArguments(source="plain_offset", max_pages=10))
     assert ids(result.records) == list(range(1, records + 1))
     assert result.error is None
     assert result.complete is True and result.stop_reason == "exhausted"
@@ -445,7 +452,7 @@ async def test_offset_source_without_end_signal_ends_cleanly_on_an_empty_page(
 @pytest.mark.anyio
 async def test_unknown_source_lists_the_available_ones(app: AppContext) -> None:
     with pytest.raises(InputError) as caught:
-        await tools.list_page(app, source="nope")
+        await tools.list_page(app, PagingArguments(source="nope"))
     message = str(caught.value)
     assert "'nope'" in message and "offset_total" in message and "list_sources" in message
 
@@ -453,73 +460,81 @@ async def test_unknown_source_lists_the_available_ones(app: AppContext) -> None:
 @pytest.mark.anyio
 async def test_unknown_param_is_an_input_error_naming_the_source(app: AppContext) -> None:
     with pytest.raises(InputError, match="offset_total") as caught:
-        await tools.list_page(app, source="offset_total", params={"color": "red"})
+        await tools.list_page(app, PagingArguments(source="offset_total", params={"color": "red"}))
     assert "color" in str(caught.value)
 
 
 @pytest.mark.anyio
 async def test_cursor_together_with_source_is_refused(app: AppContext) -> None:
-    first = await tools.list_page(app, source="offset_total")
+    first = await tools.list_page(app, PagingArguments(source="offset_total"))
     with pytest.raises(InputError, match="not both") as caught:
-        await tools.list_page(app, source="offset_total", cursor=first.next_cursor)
+        await tools.list_page(app, PagingArguments(source="offset_total", cursor=first.next_cursor))
     assert "cursor" in str(caught.value) and "source" in str(caught.value)
     with pytest.raises(InputError, match="page_size"):
-        await tools.list_page(app, cursor=first.next_cursor, page_size=10)
+        await tools.list_page(app, PagingArguments(cursor=first.next_cursor, page_size=10))
 
 
 @pytest.mark.anyio
 async def test_neither_source_nor_request_nor_cursor_is_refused(app: AppContext) -> None:
     with pytest.raises(InputError, match="exactly one of source"):
-        await tools.list_page(app)
+        await tools.list_page(app, PagingArguments())
 
 
 @pytest.mark.anyio
-async def test_invalid_pagination_spec_is_an_input_error(app: AppContext) -> None:
-    with pytest.raises(InputError, match="exactly one"):
+async def test_invalid_pagination_spec_is_refused_by_the_arguments(app: AppContext) -> None:
+    with pytest.raises(ValidationError, match="exactly one"):
         await tools.list_page(
-            app, source="offset_total", pagination={"mode": "cursor", "next": {"body": "a", "header": "b"}}
+            app,
+            PagingArguments(
+                source="offset_total", pagination={"mode": "cursor", "next": {"body": "a", "header": "b"}}
+            ),
         )
 
 
 @pytest.mark.anyio
-async def test_a_pagination_argument_with_an_offset_in_the_url_is_an_input_error(app: AppContext) -> None:
-    with pytest.raises(InputError, match="offset_param cannot be in='url'"):
+async def test_a_pagination_argument_with_an_offset_in_the_url_is_refused_by_the_arguments(
+    app: AppContext,
+) -> None:
+    with pytest.raises(ValidationError, match="offset_param cannot be in='url'"):
         await tools.list_page(
-            app, source="offset_total", pagination={"mode": "offset", "offset_param": {"in": "url"}}
+            app,
+            PagingArguments(
+                source="offset_total", pagination={"mode": "offset", "offset_param": {"in": "url"}}
+            ),
         )
 
 
 @pytest.mark.anyio
 async def test_ad_hoc_request_to_a_host_not_allowed_is_refused(app: AppContext) -> None:
     with pytest.raises(InputError, match="allowed"):
-        await tools.list_page(app, request={"url": "https://api.example.test/items"})
+        await tools.list_page(app, PagingArguments(request={"url": "https://api.example.test/items"}))
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("cursor", ["garbage", "abc.1", "x" * 24 + ".1.2.3"])
 async def test_malformed_cursor_is_a_cursor_error(app: AppContext, cursor: str) -> None:
     with pytest.raises(CursorError, match="not one this server minted"):
-        await tools.list_page(app, cursor=cursor)
+        await tools.list_page(app, PagingArguments(cursor=cursor))
 
 
 @pytest.mark.anyio
 async def test_unknown_session_and_unreached_page_are_cursor_errors(app: AppContext) -> None:
     with pytest.raises(CursorError, match="expired or is unknown"):
-        await tools.list_page(app, cursor="A" * 24 + ".0")
-    first = await tools.list_page(app, source="offset_total")
+        await tools.list_page(app, PagingArguments(cursor="A" * 24 + ".0"))
+    first = await tools.list_page(app, PagingArguments(source="offset_total"))
     session = first.cursor.split(".")[0]
     with pytest.raises(CursorError, match="not been reached"):
-        await tools.list_page(app, cursor=f"{session}.5")
+        await tools.list_page(app, PagingArguments(cursor=f"{session}.5"))
 
 
 @pytest.mark.anyio
 async def test_a_cursor_is_unknown_to_another_server_with_its_own_memory_store(
     app: AppContext, sample_api: SampleAPI
 ) -> None:
-    first = await tools.list_page(app, source="offset_total")
+    first = await tools.list_page(app, PagingArguments(source="offset_total"))
     async with open_app(sample_config(sample_api.url), "memory://", environ=ALLOY_ENV) as other:
         with pytest.raises(CursorError):
-            await tools.list_page(other, cursor=first.next_cursor)
+            await tools.list_page(other, PagingArguments(cursor=first.next_cursor))
 
 
 # --------------------------------------------------------------------------------------------
@@ -529,7 +544,7 @@ async def test_a_cursor_is_unknown_to_another_server_with_its_own_memory_store(
 
 @pytest.mark.anyio
 async def test_fetch_all_results_are_readable_whole_and_per_chunk(app: AppContext) -> None:
-    result = await tools.fetch_all(app, source="offset_total")
+    result = await tools.fetch_all(app, FetchAllArguments(source="offset_total"))
     assert result.results_uri.startswith("mcp-paginate://results/")
     results_id = result.results_uri.removeprefix("mcp-paginate://results/")
     whole = json.loads(await tools.read_results(app, results_id))
@@ -549,7 +564,9 @@ async def test_fetch_all_results_are_readable_whole_and_per_chunk(app: AppContex
 
 @pytest.mark.anyio
 async def test_stored_results_keep_projected_fields_and_the_stop_reason(app: AppContext) -> None:
-    result = await tools.fetch_all(app, source="pages_total", fields=["id"], max_records=45)
+    result = await tools.fetch_all(
+        app, FetchAllArguments(source="pages_total", fields=["id"], max_records=45)
+    )
     stored = json.loads(await tools.read_results(app, result.results_uri.rsplit("/", 1)[1]))
     assert stored["records"] == [{"id": i} for i in range(1, 46)]
     assert stored["complete"] is False and stored["stop_reason"] == "max_records"
@@ -689,7 +706,7 @@ async def test_a_query_written_into_the_source_url_is_sent_with_every_page(sampl
     }
     config = AppConfig.model_validate({"sources": sources})
     async with open_app(config, "memory://") as app:
-        result = await tools.fetch_all(app, source="filtered")
+        result = await tools.fetch_all(app, FetchAllArguments(source="filtered"))
     assert [record["id"] for record in result.records] == ALL_IDS
     assert result.pages == 34  # 237 records, 7 a page: max_results reached every request
 

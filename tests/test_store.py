@@ -13,6 +13,7 @@ import anyio
 import pytest
 import redis
 
+from mcp_paginate.arguments import PagingArguments
 from mcp_paginate.errors import ConfigError, StoreError
 from mcp_paginate.paginators import OffsetPagination, State
 from mcp_paginate.sessions import ResultsMeta, SessionRecord, new_id
@@ -477,7 +478,9 @@ async def test_a_session_this_version_cannot_read_is_a_cursor_error(tmp_path: Pa
         config = AppConfig.model_validate({"server": {"allowed_hosts": [host]}})
         store_url = f"sqlite:///{tmp_path / 'state.db'}"
         async with open_app(config, store_url) as app:
-            first = await list_page(app, request={"url": api.url + "/offset", "records": "items"})
+            first = await list_page(
+                app, PagingArguments(request={"url": api.url + "/offset", "records": "items"})
+            )
         assert first.next_cursor is not None
         database = sqlite3.connect(tmp_path / "state.db")
         with database:
@@ -488,4 +491,4 @@ async def test_a_session_this_version_cannot_read_is_a_cursor_error(tmp_path: Pa
         database.close()
         async with open_app(config, store_url) as app:
             with pytest.raises(CursorError, match="stored by another version"):
-                await list_page(app, cursor=first.next_cursor)
+                await list_page(app, PagingArguments(cursor=first.next_cursor))
