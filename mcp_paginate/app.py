@@ -6,7 +6,7 @@ The MCP server's lifespan opens one `AppContext`; tests and the CLI open their o
 Example::
 
     async with open_app(load_config(None), "memory://") as app:
-        page = await list_page(app, source="alloy", params={...})
+        page = await list_page(app, PagingArguments(source="alloy", params={...}))
 """
 
 from __future__ import annotations
