@@ -21,7 +21,7 @@ from mcp_paginate.errors import CursorError, InputError
 from mcp_paginate.http import build_request as _build_request
 from mcp_paginate.http import parse_links as _links
 from mcp_paginate.records import project
-from mcp_paginate.sample_api import FaultPlan, SampleAPI
+from mcp_paginate.sample import FaultPlan, SampleAPI
 from tests.support import ALL_IDS, ALLOY_ENV, sample_config
 
 STYLES = [

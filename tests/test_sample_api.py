@@ -17,7 +17,7 @@ import anyio
 import httpx2
 import pytest
 
-from mcp_paginate.sample_api import FaultPlan, SampleAPI, Stats, create_app, make_record
+from mcp_paginate.sample import FaultPlan, SampleAPI, Stats, create_app, make_record
 
 N = 237
 ALLOY_PATH = "/connectors/hubspot/actions/listContacts/execute"
@@ -587,7 +587,7 @@ def test_stop_is_prompt_and_closes_the_port() -> None:
 
 
 def test_command_line_prints_the_url_and_serves() -> None:
-    command = [sys.executable, "-m", "mcp_paginate.sample_api", "--records", "7", "--latency", "1"]
+    command = [sys.executable, "-m", "mcp_paginate.sample", "--records", "7", "--latency", "1"]
     repo = Path(__file__).resolve().parents[1]
     with subprocess.Popen(command, cwd=repo, stdout=subprocess.PIPE, text=True) as process:
         try:
