@@ -20,7 +20,7 @@ or in a terminal (the URL is printed on one line)::
 
 from __future__ import annotations
 
-from mcp_paginate.sample.app import STYLES, create_app
+from mcp_paginate.sample.app import STYLES, create_app, style_endpoints
 from mcp_paginate.sample.faults import FaultPlan
 from mcp_paginate.sample.records import DEFAULT_PAGE_SIZE, DEFAULT_RECORDS, make_record
 from mcp_paginate.sample.runner import SampleAPI, main, serve
@@ -37,4 +37,5 @@ __all__ = [
     "main",
     "make_record",
     "serve",
+    "style_endpoints",
 ]

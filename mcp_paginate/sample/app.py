@@ -19,7 +19,7 @@ import anyio
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_paginate.sample import alloy, control, cursors, links, offsets, pages
@@ -27,7 +27,7 @@ from mcp_paginate.sample.faults import FaultPlan, drop_connection, fault_respons
 from mcp_paginate.sample.params import BadRequest, bad_request_response
 from mcp_paginate.sample.records import DEFAULT_RECORDS, SampleData
 
-__all__ = ["STYLES", "SampleApp", "create_app"]
+__all__ = ["STYLES", "SampleApp", "create_app", "style_endpoints"]
 
 STYLES: tuple[ModuleType, ...] = (alloy, offsets, pages, cursors, links)
 """The paging styles served, each a module whose ``routes(data)`` lists its endpoints."""
@@ -40,6 +40,23 @@ def _routes(data: SampleData) -> list[BaseRoute]:
         mount: Callable[[SampleData], list[BaseRoute]] = style.routes
         found.extend(mount(data))
     found.extend(control.routes(data))
+    return found
+
+
+def style_endpoints() -> dict[str, list[str]]:
+    """Each style's name and its endpoints (``/path``, or ``POST /path`` for what is not a GET),
+    as the route table mounts them."""
+    data = SampleData(0, 0.0, None, None)
+    found: dict[str, list[str]] = {}
+    for style in STYLES:
+        mount: Callable[[SampleData], list[BaseRoute]] = style.routes
+        endpoints = found.setdefault(style.__name__.rpartition(".")[2], [])
+        for route in mount(data):
+            if isinstance(route, Route):
+                methods = route.methods or set()
+                endpoints.append(
+                    route.path if "GET" in methods else f"{'/'.join(sorted(methods))} {route.path}"
+                )
     return found
 
 
