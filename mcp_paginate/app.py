@@ -24,6 +24,7 @@ from mcp_paginate.config import AppConfig
 from mcp_paginate.errors import StoreError
 from mcp_paginate.http import HttpClient, RetryPolicy
 from mcp_paginate.redaction import Redactor
+from mcp_paginate.requests import known_secrets
 from mcp_paginate.store import Store, open_store
 from mcp_paginate.throttle import Throttle
 
@@ -72,13 +73,8 @@ async def open_app(
     settings = config.server
     environment = dict(os.environ if environ is None else environ)
     redactor = Redactor()
-    for name in ("ALLOY_API_KEY",):
-        if environment.get(name):
-            redactor.add(environment[name], name=name)
-    for source in config.sources.values():
-        for name in source.env_references():
-            if environment.get(name):
-                redactor.add(environment[name], name=name)
+    for secret in known_secrets(config, environment):
+        redactor.add(secret.value, name=secret.name)
     store = open_store(store_url, max_sessions=settings.max_sessions, max_results=settings.max_stored_results)
     http = HttpClient(
         RetryPolicy(

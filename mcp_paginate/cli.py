@@ -1,4 +1,4 @@
-"""The ``mcp-paginate`` command: serve, demo, fetch, sources.
+"""The ``mcp-paginate`` command: serve, demo, fetch, sources, sample-api.
 
 Errors a user can fix are printed as one clear line on stderr with exit status 2
 (never a traceback); secrets are redacted from everything printed.
@@ -141,6 +141,49 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo()
 
 
+def cmd_sample_api(args: argparse.Namespace) -> int:
+    """Serve the built-in sample API on 127.0.0.1 until Ctrl-C."""
+    from mcp_paginate.sample import serve, style_endpoints
+
+    if args.records < 0:
+        raise InputError(f"--records must be 0 or more, got {args.records}")
+    if args.latency < 0:
+        raise InputError(f"--latency must be 0 or more milliseconds, got {args.latency:g}")
+    if not 0 <= args.port <= 65535:
+        raise InputError(f"--port must be between 0 and 65535, got {args.port}")
+
+    def announce(url: str) -> None:
+        lines = [f"sample API: {url}  ({args.records} records, {args.latency:g} ms latency)", "styles:"]
+        for style, endpoints in style_endpoints().items():
+            lines.append(f"  {style:<8} {', '.join(endpoints)}")
+        lines.append("press Ctrl-C to stop")
+        print("\n".join(lines), flush=True)
+
+    try:
+        serve(records=args.records, latency=args.latency / 1000, port=args.port, on_listening=announce)
+    except OSError as exc:
+        raise InputError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}") from None
+    print("sample API stopped", flush=True)
+    return 0
+
+
+def _add_sample_api(commands: Any) -> None:
+    from mcp_paginate.sample import DEFAULT_RECORDS
+
+    sample = commands.add_parser(
+        "sample-api",
+        help="serve the built-in sample API on 127.0.0.1 (every paging style), for trying things out",
+    )
+    sample.add_argument(
+        "--records", type=int, default=DEFAULT_RECORDS, help=f"records served (default {DEFAULT_RECORDS})"
+    )
+    sample.add_argument(
+        "--latency", type=float, default=0.0, help="milliseconds added to each request (default 0)"
+    )
+    sample.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default 0: a free one)")
+    sample.set_defaults(handler=cmd_sample_api)
+
+
 def _parse_params(pairs: Sequence[str]) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for pair in pairs:
@@ -203,6 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     with_config(sources)
     sources.add_argument("--check", action="store_true", help="fetch one page of each source and report")
     sources.set_defaults(handler=cmd_sources)
+
+    _add_sample_api(commands)
     return parser
 
 

@@ -2,8 +2,8 @@
 
 Secrets stay out of everything but the request: ``${ENV}`` references are kept as
 written in the loaded config and expanded only when a request is built
-(`SourceConfig.resolve`), and every expanded value is registered with the
-`Redactor` so it is masked wherever text leaves the server.
+(`mcp_paginate.requests.resolve_source`), which names every expanded value for the
+caller's `Redactor`, so it is masked wherever text leaves the server.
 
 Example::
 
@@ -19,7 +19,7 @@ import tomllib
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -31,12 +31,14 @@ from pydantic import (
     model_validator,
 )
 
+from mcp_paginate.credentials import ENV_REFERENCE, env_references
 from mcp_paginate.errors import ConfigError, InputError
 from mcp_paginate.paginators import AutoPagination, Pagination, PreparedRequest
 from mcp_paginate.paginators.base import check_path, param_text, path_options
 from mcp_paginate.redaction import Redactor
 
 __all__ = [
+    "PLACEHOLDER",
     "AppConfig",
     "ParamSpec",
     "ServerSettings",
@@ -47,9 +49,8 @@ __all__ = [
     "param_text",
 ]
 
-_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-# {name} placeholders, but not Jinja's {{ }} nor JSON-looking braces.
-_PLACEHOLDER = re.compile(r"(?<![{$])\{([A-Za-z_][A-Za-z0-9_]*)\}(?!})")
+PLACEHOLDER = re.compile(r"(?<![{$])\{([A-Za-z_][A-Za-z0-9_]*)\}(?!})")
+"""A ``{name}`` placeholder (group 1: the name), but not Jinja's ``{{ }}`` nor JSON-looking braces."""
 
 
 class ServerSettings(BaseModel):
@@ -141,9 +142,9 @@ class SourceConfig(BaseModel):
     def _placeholders_declared(self) -> SourceConfig:
         # The url's placeholders are params, or paging values filled by in='path' options.
         paging = {placeholder for _, placeholder in path_options(self.pagination)}
-        used = set(_PLACEHOLDER.findall(self.url)) - paging
+        used = set(PLACEHOLDER.findall(self.url)) - paging
         for text in _strings(self.headers, self.query, self.body):
-            used.update(_PLACEHOLDER.findall(text))
+            used.update(PLACEHOLDER.findall(text))
         missing = sorted(used - set(self.params))
         if missing:
             raise ValueError(
@@ -154,10 +155,7 @@ class SourceConfig(BaseModel):
 
     def env_references(self) -> set[str]:
         """Environment variables this source reads at request time."""
-        found: set[str] = set()
-        for text in _strings(self.url, self.headers, self.query, self.body, self.params):
-            found.update(_ENV_REFERENCE.findall(text))
-        return found
+        return env_references(_strings(self.url, self.headers, self.query, self.body, self.params))
 
     def check_params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
         """Check the assistant's params against the declared ones; return those given.
@@ -182,70 +180,18 @@ class SourceConfig(BaseModel):
         return given
 
     def resolve(
-        self,
-        params: Mapping[str, Any],
-        redactor: Redactor,
-        environ: Mapping[str, str] | None = None,
+        self, params: Mapping[str, Any], redactor: Redactor, environ: Mapping[str, str] | None = None
     ) -> PreparedRequest:
-        """Build the first request: params and defaults filled, ``${ENV}`` expanded.
+        """Deprecated: `mcp_paginate.requests.resolve_source` (kept until engine.py calls it)."""
+        from mcp_paginate.requests import resolve_source
 
-        Only config-written text is expanded (the assistant's params are taken
-        literally, so they cannot read the server's environment); every expanded
-        value is registered with the redactor.
-        """
-        environment = os.environ if environ is None else environ
-
-        def expand(text: str) -> str:
-            def one(match: re.Match[str]) -> str:
-                name = match.group(1)
-                value = environment.get(name)
-                if value is None:
-                    raise InputError(
-                        f"source {self.name!r} needs the environment variable {name}, which is not set "
-                        "for the server; add it to the env block of your MCP host config",
-                        source=self.name,
-                    )
-                redactor.add(value, name=name)
-                return value
-
-            return _ENV_REFERENCE.sub(one, text)
-
-        values: dict[str, Any] = {}
-        for key, spec in self.params.items():
-            if params.get(key) is not None:
-                values[key] = params[key]
-            elif spec.default is not None:
-                values[key] = _map_strings(spec.default, expand)
-
-        def fill_text(text: str, in_url: bool) -> Any:
-            text = expand(text)
-            whole = _PLACEHOLDER.fullmatch(text)
-            if whole and not in_url:
-                return values.get(whole.group(1))
-
-            def one(match: re.Match[str]) -> str:
-                if match.group(1) not in self.params:
-                    return match.group(0)  # a paging value's, filled per page (in='path')
-                value = values.get(match.group(1))
-                text = "" if value is None else param_text(value)
-                return quote(text, safe="") if in_url else text
-
-            return _PLACEHOLDER.sub(one, text)
-
-        def fill(value: Any) -> Any:
-            return _map_strings(value, lambda text: fill_text(text, in_url=False))
-
-        return PreparedRequest(
-            method=self.method,
-            url=fill_text(self.url, in_url=True),
-            headers={k: param_text(v) for k, v in fill(self.headers).items() if v is not None},
-            query={k: param_text(v) for k, v in fill(self.query).items() if v is not None},
-            body=_drop_none(fill(self.body)),
+        return resolve_source(self, params, os.environ if environ is None else environ).register_secrets(
+            redactor
         )
 
     def secret_header_names(self) -> set[str]:
         """Headers whose value comes from the environment: treated as credentials."""
-        return {k.lower() for k, v in self.headers.items() if _ENV_REFERENCE.search(v)}
+        return {k.lower() for k, v in self.headers.items() if ENV_REFERENCE.search(v)}
 
 
 class AppConfig(BaseModel):
@@ -277,9 +223,9 @@ def check_path_options(url: str, pagination: BaseModel, params: Collection[str] 
     Raises:
         ValueError: what does not fit, naming the pagination field and the placeholder.
     """
-    in_url = set(_PLACEHOLDER.findall(url))
+    in_url = set(PLACEHOLDER.findall(url))
     try:
-        in_path = set(_PLACEHOLDER.findall(urlsplit(url).path))
+        in_path = set(PLACEHOLDER.findall(urlsplit(url).path))
     except ValueError:
         return  # a malformed url (``http://[::1/``): the request's own URL checks refuse it, saying why
     filled: dict[str, str] = {}
@@ -386,23 +332,3 @@ def _strings(*values: Any) -> list[str]:
     for value in values:
         walk(value)
     return found
-
-
-def _map_strings(value: Any, function: Any) -> Any:
-    """Apply function to every string inside a JSON-like value."""
-    if isinstance(value, str):
-        return function(value)
-    if isinstance(value, dict):
-        return {k: _map_strings(v, function) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_map_strings(v, function) for v in value]
-    return value
-
-
-def _drop_none(value: Any) -> Any:
-    """Remove keys whose placeholder had no value (an optional param not given)."""
-    if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_drop_none(v) for v in value]
-    return value

@@ -20,7 +20,7 @@ from mcp import Client, StdioServerParameters
 from rich.console import Console
 from rich.panel import Panel
 
-from mcp_paginate.sample_api import SampleAPI
+from mcp_paginate.sample import SampleAPI
 
 __all__ = ["run_demo"]
 

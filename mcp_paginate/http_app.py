@@ -9,6 +9,9 @@ from __future__ import annotations
 import hmac
 import json
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,9 +20,10 @@ from mcp.server.mcpserver import MCPServer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_paginate import __version__
+from mcp_paginate.app import AppContext
 from mcp_paginate.config import AppConfig
+from mcp_paginate.credentials import expand_env
 from mcp_paginate.errors import StoreError
-from mcp_paginate.store import open_store
 
 __all__ = ["auth_tokens", "build_http_app", "run_http"]
 
@@ -40,8 +44,7 @@ def auth_tokens(config: AppConfig, environ: dict[str, str] | None = None) -> lis
     tokens: list[str] = []
     configured = config.server.auth_token
     if configured:
-        if configured.startswith("${") and configured.endswith("}"):
-            configured = environment.get(configured[2:-1], "")
+        configured = expand_env(configured, environment, default="")
         tokens.extend(t.strip() for t in configured.split(",") if t.strip())
     if environment.get("MCP_PAGINATE_AUTH_TOKEN"):
         tokens.extend(t.strip() for t in environment["MCP_PAGINATE_AUTH_TOKEN"].split(",") if t.strip())
@@ -81,7 +84,8 @@ def build_http_app(
     """The ASGI app: ``/mcp`` (stateless streamable HTTP), ``/health`` (liveness) and ``/ready``.
 
     ``/health`` never touches the store, so a store outage does not restart every replica;
-    ``/ready`` answers 503 while the store is unreachable.
+    ``/ready`` answers 503 while the store (the one the tools use) is unreachable, or before the
+    server has opened it.
     """
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
@@ -94,20 +98,50 @@ def build_http_app(
 
     @server.custom_route("/ready", methods=["GET"])  # type: ignore[untyped-decorator]
     async def ready(request: Request) -> Response:
-        store = open_store(store_url)
+        if opened.app is None:
+            return JSONResponse({"status": "starting", "store": shown_store}, 503)
         try:
             with anyio.fail_after(2):
-                counts = await store.counts()
+                counts = await opened.app.store.counts()
         except (StoreError, TimeoutError) as exc:
             message = str(exc) or "the store did not answer within 2 s"
             return JSONResponse({"status": "unavailable", "store": shown_store, "error": message}, 503)
-        finally:
-            with anyio.CancelScope(shield=True):
-                await store.aclose()
         return JSONResponse({"status": "ok", "store": shown_store, **counts})
 
     app = server.streamable_http_app(stateless_http=True, host=host)
+    opened = _OpenedApp()
+    _remember_app(server, opened)
     return BearerAuth(app, auth_tokens(config))
+
+
+@dataclass
+class _OpenedApp:
+    """The `AppContext` the server's lifespan opened, while it is open."""
+
+    app: AppContext | None = None
+
+
+def _remember_app(server: MCPServer[Any], opened: _OpenedApp) -> None:
+    """Keep the `AppContext` the server opens in ``opened`` while it is open, so ``/ready`` probes
+    the store the tools use instead of opening one per probe (with ``memory://``, another store
+    would be an empty one).
+
+    The session manager enters the server's lifespan once, when the ASGI app starts; the lifespan
+    it enters is the low-level server's public ``lifespan`` attribute, wrapped here.
+    """
+    lowlevel = server.session_manager.app
+    lifespan = lowlevel.lifespan
+
+    @asynccontextmanager
+    async def remembering(owner: Any) -> AsyncIterator[Any]:
+        async with lifespan(owner) as context:
+            opened.app = context if isinstance(context, AppContext) else None
+            try:
+                yield context
+            finally:
+                opened.app = None
+
+    lowlevel.lifespan = remembering
 
 
 def run_http(server: MCPServer[Any], config: AppConfig, *, store_url: str, host: str, port: int) -> None:

@@ -12,11 +12,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["ALLOY_MAX_PAGE_SIZE", "alloy_source", "builtin_sources", "expand_preset"]
+__all__ = [
+    "ALLOY_MAX_PAGE_SIZE",
+    "PRESET_SECRET_VARIABLES",
+    "alloy_source",
+    "builtin_sources",
+    "expand_preset",
+]
 
 ALLOY_MAX_PAGE_SIZE = 50
 ALLOY_DEFAULT_BASE_URL = "https://production.runalloy.com"
 ALLOY_DEFAULT_API_VERSION = "2025-09"
+
+PRESET_SECRET_VARIABLES = ("ALLOY_API_KEY",)
+"""Variables the presets send as credentials: masked from the server's start whenever they are set,
+whether or not a configured source refers to them."""
 
 _PRESET_FIELDS = {"preset", "connector", "action", "credential_id", "user_id", "base_url", "api_version"}
 

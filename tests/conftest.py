@@ -9,7 +9,7 @@ import pytest
 from mcp import Client
 
 from mcp_paginate.app import AppContext, open_app
-from mcp_paginate.sample_api import SampleAPI
+from mcp_paginate.sample import SampleAPI
 from mcp_paginate.server import create_server
 from tests.support import ALLOY_ENV, sample_config
 

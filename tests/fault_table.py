@@ -44,7 +44,7 @@ import anyio
 from mcp import Client
 
 from mcp_paginate.config import AppConfig
-from mcp_paginate.sample_api import FaultPlan, SampleAPI
+from mcp_paginate.sample import FaultPlan, SampleAPI
 from mcp_paginate.server import create_server
 from tests.support import ALL_IDS, ALLOY_ENV, sample_sources
 

@@ -24,7 +24,7 @@ from mcp_paginate.paginators import (
 )
 from mcp_paginate.paginators.auto import detect
 from mcp_paginate.records import extract_records
-from mcp_paginate.sample_api import DEFAULT_PAGE_SIZE, FaultPlan, SampleAPI
+from mcp_paginate.sample import DEFAULT_PAGE_SIZE, FaultPlan, SampleAPI
 from mcp_paginate.tools import fetch_all, list_page, read_results
 from tests.support import ALL_IDS
 

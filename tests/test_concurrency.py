@@ -26,7 +26,7 @@ from mcp_paginate.arguments import FetchAllArguments, PagingArguments
 from mcp_paginate.config import AppConfig
 from mcp_paginate.engine import Engine
 from mcp_paginate.paginators import State
-from mcp_paginate.sample_api import FaultPlan, SampleAPI
+from mcp_paginate.sample import FaultPlan, SampleAPI
 from mcp_paginate.server import create_server
 from mcp_paginate.streaming import page_stream
 from mcp_paginate.tools import FetchAllResult, ListPageResult, fetch_all, list_page, list_pages

@@ -19,7 +19,7 @@ from mcp_paginate.config import AppConfig, SourceConfig, default_config_path, lo
 from mcp_paginate.errors import ConfigError, InputError
 from mcp_paginate.paginators import CursorPagination, OffsetPagination, PagePagination, PreparedRequest
 from mcp_paginate.redaction import Redactor
-from mcp_paginate.sample_api import SampleAPI
+from mcp_paginate.sample import SampleAPI
 
 SPEC_EXAMPLE = """\
 [server]

@@ -20,9 +20,10 @@ from mcp_paginate.app import AppContext, open_app
 from mcp_paginate.arguments import FetchAllArguments, PagingArguments
 from mcp_paginate.config import AppConfig
 from mcp_paginate.errors import CursorError, InputError
-from mcp_paginate.http import _build_request, _links
+from mcp_paginate.http import build_request as _build_request
+from mcp_paginate.http import parse_links as _links
 from mcp_paginate.records import project
-from mcp_paginate.sample_api import FaultPlan, SampleAPI
+from mcp_paginate.sample import FaultPlan, SampleAPI
 from tests.support import ALL_IDS, ALLOY_ENV, sample_config
 
 STYLES = [
@@ -595,7 +596,7 @@ async def test_list_sources_describes_every_source(app: AppContext) -> None:
     ],
 )
 def test_json_bodies_parse_exactly_as_json_loads_parses_them(body: bytes) -> None:
-    from mcp_paginate.http import _loads
+    from mcp_paginate.http import load_json as _loads
 
     parsed, expected = _loads(body), json.loads(body)
     if body == b'{"lone": "\\ud800"}':
@@ -605,7 +606,8 @@ def test_json_bodies_parse_exactly_as_json_loads_parses_them(body: bytes) -> Non
 
 @pytest.mark.parametrize("depth", [202, 400, 5000])
 def test_bodies_nested_deeper_than_a_tool_result_can_carry_are_refused(depth: int) -> None:
-    from mcp_paginate.http import TooDeepError, _loads
+    from mcp_paginate.http import TooDeepError
+    from mcp_paginate.http import load_json as _loads
 
     with pytest.raises((TooDeepError, RecursionError)):
         _loads(b"[" * depth + b"]" * depth)
@@ -614,7 +616,7 @@ def test_bodies_nested_deeper_than_a_tool_result_can_carry_are_refused(depth: in
 
 @pytest.mark.parametrize("body", [b"{", b"not json", b'{"a": 1,}', b"[1, 2"])
 def test_bodies_json_rejects_are_rejected(body: bytes) -> None:
-    from mcp_paginate.http import _loads
+    from mcp_paginate.http import load_json as _loads
 
     with pytest.raises(ValueError):
         _loads(body)

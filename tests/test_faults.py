@@ -21,7 +21,7 @@ import pytest
 from mcp import Client
 
 from mcp_paginate.config import AppConfig
-from mcp_paginate.sample_api import FaultPlan, SampleAPI
+from mcp_paginate.sample import FaultPlan, SampleAPI
 from mcp_paginate.server import create_server
 from tests.conftest import structured
 from tests.fault_table import API_KEY, CASES, FaultCase, build_config, run_case

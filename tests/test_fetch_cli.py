@@ -19,7 +19,7 @@ from rich.console import Console
 
 from mcp_paginate.checks import check_sources
 from mcp_paginate.config import AppConfig
-from mcp_paginate.sample_api import FaultPlan, SampleAPI
+from mcp_paginate.sample import FaultPlan, SampleAPI
 from tests.support import ALL_IDS, ALLOY_ENV, sample_sources
 
 SCRIPT = Path(sys.executable).with_name("mcp-paginate")

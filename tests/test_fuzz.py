@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 from mcp import Client
 
-from mcp_paginate.sample_api import FaultPlan, SampleAPI
+from mcp_paginate.sample import FaultPlan, SampleAPI
 from mcp_paginate.server import create_server
 from tests.support import ALL_IDS, ALLOY_ENV, sample_config, sample_sources
 

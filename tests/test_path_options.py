@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from mcp_paginate.config import AppConfig
-from mcp_paginate.sample_api import SampleAPI
+from mcp_paginate.sample import SampleAPI
 from mcp_paginate.server import create_server
 from tests.conftest import structured
 

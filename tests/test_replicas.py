@@ -24,7 +24,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import TextContent, TextResourceContents
 
-from mcp_paginate.sample_api import SampleAPI
+from mcp_paginate.sample import SampleAPI
 from tests.conftest import structured
 from tests.redis_server import free_port, redis_url  # noqa: F401 - the fixture, requested by name
 from tests.support import ALL_IDS, sample_sources

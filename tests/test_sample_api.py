@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ import anyio
 import httpx2
 import pytest
 
-from mcp_paginate.sample_api import FaultPlan, SampleAPI, Stats, create_app, make_record
+from mcp_paginate.sample import FaultPlan, SampleAPI, Stats, create_app, make_record
 
 N = 237
 ALLOY_PATH = "/connectors/hubspot/actions/listContacts/execute"
@@ -587,7 +588,7 @@ def test_stop_is_prompt_and_closes_the_port() -> None:
 
 
 def test_command_line_prints_the_url_and_serves() -> None:
-    command = [sys.executable, "-m", "mcp_paginate.sample_api", "--records", "7", "--latency", "1"]
+    command = [sys.executable, "-m", "mcp_paginate.sample", "--records", "7", "--latency", "1"]
     repo = Path(__file__).resolve().parents[1]
     with subprocess.Popen(command, cwd=repo, stdout=subprocess.PIPE, text=True) as process:
         try:
@@ -599,3 +600,41 @@ def test_command_line_prints_the_url_and_serves() -> None:
         finally:
             process.terminate()
             process.wait(timeout=5)
+
+
+def test_the_sample_api_command_prints_url_and_styles_pages_and_stops_on_ctrl_c() -> None:
+    command = [sys.executable, "-m", "mcp_paginate", "sample-api", "--records", "12", "--latency", "1"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            lines = list(islice(iter(process.stdout.readline, ""), 8))  # up to "press Ctrl-C"; "" at EOF
+            header = lines[0]
+            assert (
+                header.startswith("sample API: http://127.0.0.1:") and "(12 records, 1 ms latency)" in header
+            )
+            url = header.split()[2]
+            styles = "".join(lines[1:])
+            assert "POST /connectors/{connector}/actions/{action}/execute" in styles
+            for path in ("/offset", "/pages-total", "/header-cursor", "/link", "/hal"):
+                assert path in styles
+            assert lines[-1].strip() == "press Ctrl-C to stop"
+            ids, next_url = [], f"{url}/link?per_page=5"
+            while next_url:  # bounded: 12 records in pages of 5
+                response = httpx2.get(next_url, timeout=5)
+                ids += [record["id"] for record in response.json()]
+                next_url = response.links.get("next", {}).get("url")
+            assert ids == list(range(1, 13))
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=15)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == 0, err
+    assert out.strip() == "sample API stopped" and "Traceback" not in err
+
+
+def test_the_sample_api_command_refuses_bad_values_in_one_line() -> None:
+    command = [sys.executable, "-m", "mcp_paginate", "sample-api", "--latency", "-5"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "mcp-paginate: error: --latency must be 0 or more milliseconds, got -5"

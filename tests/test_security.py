@@ -42,7 +42,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mcp_paginate.config import AppConfig
-from mcp_paginate.sample_api import FaultPlan, SampleAPI
+from mcp_paginate.sample import FaultPlan, SampleAPI
 from mcp_paginate.server import create_server
 from tests.conftest import structured
 from tests.redis_server import free_port, redis_url  # noqa: F401 - the fixture, requested by name

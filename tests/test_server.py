@@ -15,7 +15,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from mcp_paginate.config import AppConfig
-from mcp_paginate.sample_api import SampleAPI
+from mcp_paginate.sample import SampleAPI
 from mcp_paginate.server import PROGRESS_INTERVAL, create_server
 from tests.conftest import structured
 from tests.support import ALL_IDS

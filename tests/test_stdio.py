@@ -17,7 +17,7 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
-from mcp_paginate.sample_api import SampleAPI
+from mcp_paginate.sample import SampleAPI
 from tests.conftest import structured
 from tests.support import ALL_IDS
 

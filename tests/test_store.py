@@ -470,7 +470,7 @@ async def test_a_session_this_version_cannot_read_is_a_cursor_error(tmp_path: Pa
     from mcp_paginate.app import open_app
     from mcp_paginate.config import AppConfig
     from mcp_paginate.errors import CursorError
-    from mcp_paginate.sample_api import SampleAPI
+    from mcp_paginate.sample import SampleAPI
     from mcp_paginate.tools import list_page
 
     with SampleAPI() as api:

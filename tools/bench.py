@@ -51,14 +51,14 @@ PAGE_SIZE = 50
 
 
 class SampleAPIProcess:
-    """``python -m mcp_paginate.sample_api`` in a subprocess; its URL is the first line it prints."""
+    """``python -m mcp_paginate.sample`` in a subprocess; its URL is the first line it prints."""
 
     def __init__(self, records: int, latency_ms: float) -> None:
         self.process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "mcp_paginate.sample_api",
+                "mcp_paginate.sample",
                 "--host",
                 "127.0.0.1",
                 "--port",

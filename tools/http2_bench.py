@@ -46,7 +46,7 @@ def serve(port: int, folder: str, records: int, latency_ms: float) -> None:
     from hypercorn.asyncio import serve as hypercorn_serve
     from hypercorn.config import Config
 
-    from mcp_paginate.sample_api import create_app
+    from mcp_paginate.sample import create_app
 
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
