@@ -33,9 +33,8 @@ from pydantic import (
 
 from mcp_paginate.credentials import ENV_REFERENCE, env_references
 from mcp_paginate.errors import ConfigError, InputError
-from mcp_paginate.paginators import AutoPagination, Pagination, PreparedRequest
+from mcp_paginate.paginators import AutoPagination, Pagination
 from mcp_paginate.paginators.base import check_path, param_text, path_options
-from mcp_paginate.redaction import Redactor
 
 __all__ = [
     "PLACEHOLDER",
@@ -178,16 +177,6 @@ class SourceConfig(BaseModel):
                     source=self.name,
                 )
         return given
-
-    def resolve(
-        self, params: Mapping[str, Any], redactor: Redactor, environ: Mapping[str, str] | None = None
-    ) -> PreparedRequest:
-        """Deprecated: `mcp_paginate.requests.resolve_source` (kept until engine.py calls it)."""
-        from mcp_paginate.requests import resolve_source
-
-        return resolve_source(self, params, os.environ if environ is None else environ).register_secrets(
-            redactor
-        )
 
     def secret_header_names(self) -> set[str]:
         """Headers whose value comes from the environment: treated as credentials."""

@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from mcp_paginate.app import AppContext
 from mcp_paginate.arguments import PagingArguments
-from mcp_paginate.config import SourceConfig, check_path_options, param_text
+from mcp_paginate.config import SourceConfig, check_path_options
 from mcp_paginate.errors import (
     CursorError,
     InputError,
@@ -55,6 +55,7 @@ from mcp_paginate.paginators import (
 )
 from mcp_paginate.paginators.auto import detect
 from mcp_paginate.records import extract_records, records_digest
+from mcp_paginate.requests import resolve_ad_hoc, resolve_source
 from mcp_paginate.sessions import SessionRecord, format_cursor, new_id, parse_cursor
 from mcp_paginate.throttle import Throttle
 
@@ -508,15 +509,14 @@ def _refused_probe(outgoing: Outgoing, status: int) -> Page:
 
 
 # -- the request room: a session resolved into a request, a policy and a throttle ------------
-# (`SourceConfig.resolve` and the `mcp_paginate.http` policy are used here and nowhere else in
-# this module: the one spot to redirect when requests get a room of their own.)
+# (`mcp_paginate.requests` builds the request; the `mcp_paginate.http` policy guards it.)
 
 
 def _resolve_plan(app: AppContext, session: SessionRecord, *, check_start: bool) -> Plan:
     settings = app.config.server
     if session.source is not None:
         source = _source(app, session.source)
-        request = source.resolve(session.params, app.redactor, app.environ)
+        request = resolve_source(source, session.params, app.environ).register_secrets(app.redactor)
         policy = OriginPolicy(
             home=origin_of(request.url),
             allowed_hosts=tuple(settings.allowed_hosts),
@@ -526,16 +526,7 @@ def _resolve_plan(app: AppContext, session: SessionRecord, *, check_start: bool)
         return Plan(session, source.name, request, source.records, policy, throttle, source.name, source)
     assert session.request is not None
     ad_hoc = session.request
-    request = PreparedRequest(
-        method=ad_hoc.method,
-        url=ad_hoc.url,
-        headers=dict(ad_hoc.headers),
-        query={k: param_text(v) for k, v in ad_hoc.query.items()},
-        body=ad_hoc.body,
-    )
-    for header, value in ad_hoc.headers.items():
-        if _looks_secret(header):
-            app.redactor.add(value)
+    request = resolve_ad_hoc(ad_hoc).register_secrets(app.redactor)
     policy = OriginPolicy(
         home=origin_of(request.url),
         allowed_hosts=tuple(settings.allowed_hosts),
@@ -591,8 +582,3 @@ def _describe_mode(spec: ConcretePagination) -> str:
     return (
         spec.model_dump_json(exclude_defaults=True) if not isinstance(spec, NoPagination) else "a single page"
     )
-
-
-def _looks_secret(header: str) -> bool:
-    lowered = header.lower()
-    return any(word in lowered for word in ("auth", "token", "key", "secret", "cookie"))

@@ -19,6 +19,7 @@ from mcp_paginate.config import AppConfig, SourceConfig, default_config_path, lo
 from mcp_paginate.errors import ConfigError, InputError
 from mcp_paginate.paginators import CursorPagination, OffsetPagination, PagePagination, PreparedRequest
 from mcp_paginate.redaction import Redactor
+from mcp_paginate.requests import resolve_source
 from mcp_paginate.sample import SampleAPI
 
 SPEC_EXAMPLE = """\
@@ -75,7 +76,7 @@ def one_source(tmp_path: Path, table: str, name: str = "things") -> SourceConfig
 
 def first_request(source: SourceConfig, params: dict[str, Any], environ: dict[str, str]) -> PreparedRequest:
     """The first request the engine would send: params resolved, then the first page's state applied."""
-    request = source.resolve(source.check_params(params), Redactor(), environ)
+    request = resolve_source(source, source.check_params(params), environ).register_secrets(Redactor())
     pagination = source.pagination
     assert isinstance(pagination, OffsetPagination | CursorPagination)
     pagination.apply(request, pagination.first_state(pagination.page_size))
@@ -156,9 +157,9 @@ def test_env_references_are_not_expanded_at_load(tmp_path: Path) -> None:
 def test_resolve_expands_env_and_registers_the_value_with_the_redactor(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, SPEC_EXAMPLE), environ={})
     redactor = Redactor()
-    request = config.sources["github_issues"].resolve(
-        {"owner": "o", "repo": "r"}, redactor, {"GITHUB_TOKEN": GITHUB_TOKEN}
-    )
+    request = resolve_source(
+        config.sources["github_issues"], {"owner": "o", "repo": "r"}, {"GITHUB_TOKEN": GITHUB_TOKEN}
+    ).register_secrets(redactor)
     assert request.headers["Authorization"] == f"Bearer {GITHUB_TOKEN}"
     assert redactor.redact(f"401 for token {GITHUB_TOKEN}") == "401 for token [REDACTED]"
 
@@ -166,7 +167,9 @@ def test_resolve_expands_env_and_registers_the_value_with_the_redactor(tmp_path:
 def test_resolve_with_a_missing_env_variable_names_it_and_the_source(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, SPEC_EXAMPLE), environ={})
     with pytest.raises(InputError, match="GITHUB_TOKEN") as caught:
-        config.sources["github_issues"].resolve({"owner": "o", "repo": "r"}, Redactor(), {})
+        resolve_source(config.sources["github_issues"], {"owner": "o", "repo": "r"}, {}).register_secrets(
+            Redactor()
+        )
     assert "github_issues" in str(caught.value)
     assert caught.value.source == "github_issues"
 
@@ -182,7 +185,7 @@ def test_env_in_url_query_body_and_param_defaults_is_expanded_at_request_time(tm
     )
     environ = {"API_HOST": "api.internal.test", "API_KEY": "k-123456", "DEFAULT_ACCOUNT": "acct-77"}
     redactor = Redactor()
-    request = source.resolve(source.check_params({}), redactor, environ)
+    request = resolve_source(source, source.check_params({}), environ).register_secrets(redactor)
     assert request.url == "https://api.internal.test/v1/acct-77/items"
     assert request.query == {"key": "k-123456"}
     assert request.body == {"token": "k-123456", "account": "acct-77"}
@@ -198,7 +201,9 @@ def test_assistant_params_are_never_env_expanded(tmp_path: Path) -> None:
         'params = { owner = "Owner" }\n',
     )
     environ = {"SECRET_TOKEN": "s3cret-value-xyz"}
-    request = source.resolve(source.check_params({"owner": "${SECRET_TOKEN}"}), Redactor(), environ)
+    request = resolve_source(
+        source, source.check_params({"owner": "${SECRET_TOKEN}"}), environ
+    ).register_secrets(Redactor())
     assert request.headers["X-Owner"] == "${SECRET_TOKEN}"
     assert request.query == {"q": "${SECRET_TOKEN}"}
     assert request.url == "https://api.example.test/%24%7BSECRET_TOKEN%7D/items"
@@ -225,9 +230,9 @@ def test_alloy_param_holding_an_env_reference_is_sent_literally() -> None:
 
 def test_url_placeholders_are_url_quoted(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, SPEC_EXAMPLE), environ={})
-    request = config.sources["github_issues"].resolve(
-        {"owner": "a/b c", "repo": "x?y#z&w"}, Redactor(), {"GITHUB_TOKEN": GITHUB_TOKEN}
-    )
+    request = resolve_source(
+        config.sources["github_issues"], {"owner": "a/b c", "repo": "x?y#z&w"}, {"GITHUB_TOKEN": GITHUB_TOKEN}
+    ).register_secrets(Redactor())
     assert request.url == "https://api.github.com/repos/a%2Fb%20c/x%3Fy%23z%26w/issues"
 
 
@@ -239,7 +244,9 @@ def test_whole_value_placeholders_keep_the_params_json_type(tmp_path: Path) -> N
         'body = { filter = "{filter}", note = "prefix-{name}" }\n'
         'params = { filter = "Filter object", name = { description = "n", required = false } }\n',
     )
-    request = source.resolve({"filter": {"state": ["open", "closed"]}, "name": 7}, Redactor(), {})
+    request = resolve_source(
+        source, {"filter": {"state": ["open", "closed"]}, "name": 7}, {}
+    ).register_secrets(Redactor())
     assert request.body == {"filter": {"state": ["open", "closed"]}, "note": "prefix-7"}
 
 
@@ -251,7 +258,7 @@ def test_optional_param_not_given_drops_its_body_key(tmp_path: Path) -> None:
         'body = { filter = "{filter}", fixed = 1 }\n'
         'params = { filter = { description = "optional filter", required = false } }\n',
     )
-    request = source.resolve(source.check_params({}), Redactor(), {})
+    request = resolve_source(source, source.check_params({}), {}).register_secrets(Redactor())
     assert request.body == {"fixed": 1}
 
 
@@ -303,7 +310,7 @@ def test_a_path_paging_placeholder_is_not_a_param_and_is_filled_on_every_request
     source = load_config(write(tmp_path, PATH_SOURCE), environ={}).sources["pages"]
     assert set(source.params) == {"org"}
     assert source.check_params({"org": "a/b"}) == {"org": "a/b"}
-    request = source.resolve({"org": "a/b"}, Redactor(), {})
+    request = resolve_source(source, {"org": "a/b"}, {}).register_secrets(Redactor())
     assert request.url == "https://api.example.test/a%2Fb/items/page/{page}"
     pagination = source.pagination
     assert isinstance(pagination, PagePagination)
@@ -686,7 +693,7 @@ count = { description = "a number", required = false }
 """,
     )
     values = {"archived": True, "filter": {"k": [1, "é"]}, "count": 2.5}
-    request = source.resolve(source.check_params(values), Redactor(), {})
+    request = resolve_source(source, source.check_params(values), {}).register_secrets(Redactor())
     assert request.url == "http://127.0.0.1:9/items/true?f=%7B%22k%22%3A%5B1%2C%22%C3%A9%22%5D%7D"
     assert request.headers == {"X-Archived": "true", "X-Note": "archived=true"}
     assert request.query == {"a": "true", "b": "x-true", "f": '{"k":[1,"é"]}', "n": "2.5"}

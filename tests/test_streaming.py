@@ -11,6 +11,7 @@ from typing import Any
 
 import anyio
 import pytest
+from mcp_paginate.sample_api import FaultPlan, SampleAPI
 
 from mcp_paginate import tools
 from mcp_paginate.app import AppContext, open_app
@@ -18,7 +19,6 @@ from mcp_paginate.arguments import PagingArguments
 from mcp_paginate.config import AppConfig
 from mcp_paginate.engine import Engine, Page
 from mcp_paginate.paginators import AutoPagination
-from mcp_paginate.sample_api import FaultPlan, SampleAPI
 from mcp_paginate.streaming import page_stream
 from tests.support import ALL_IDS, ALLOY_ENV, sample_sources
 
