@@ -38,10 +38,13 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
 from mcp_paginate.template_bounds import (
     MAX_TEXT,
     BoundedFormatter,
+    Built,
     bounded_binop,
     bounded_filter,
     bounded_method,
+    built,
     check_text,
+    limit_text,
     text_size,
 )
 from mcp_paginate.template_names import PAGE_VARIABLES, VALUE_VARIABLES, template_problem
@@ -112,7 +115,7 @@ def _output(size: int) -> None:
     work = _work.get()
     if work is not None:
         work.output += size
-        check_text(work.output, "the template's output")
+        limit_text(work.output, "the template's output")
 
 
 class _BudgetedTemplate(Template):
@@ -121,9 +124,11 @@ class _BudgetedTemplate(Template):
 
     def render(self, *args: Any, **kwargs: Any) -> str:
         token = _work.set(_Work())
+        building = built.set(Built())
         try:
             return super().render(*args, **kwargs)
         finally:
+            built.reset(building)
             _work.reset(token)
 
 

@@ -16,21 +16,27 @@ import math
 import re
 import string
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from jinja2 import Undefined
 from jinja2.exceptions import SecurityError
 
 __all__ = [
+    "MAX_BUILT",
     "MAX_DIGITS",
     "MAX_ITEMS",
     "MAX_TEXT",
     "BoundedFormatter",
+    "Built",
     "TemplateLimitError",
     "bounded_binop",
     "bounded_filter",
     "bounded_method",
+    "built",
+    "check_items",
     "check_text",
+    "limit_text",
     "text_size",
 ]
 
@@ -43,7 +49,35 @@ MAX_ITEMS = 100_000
 MAX_DIGITS = 4_096
 """Most decimal digits of an integer a template may build."""
 
+MAX_BUILT = 16 * MAX_TEXT
+"""Most bytes one render may build in all (every string, bytes, list and number counted as it
+is built, freed or not): values held at once, in a namespace or a list, cannot add up past it."""
+
 _MAX_BITS = math.ceil(MAX_DIGITS * math.log2(10))
+
+
+class Built:
+    """What the render under way has built so far, in bytes (see `MAX_BUILT`)."""
+
+    __slots__ = ("size",)
+
+    def __init__(self) -> None:
+        self.size = 0
+
+
+built: ContextVar[Built | None] = ContextVar("template_built", default=None)
+"""The render under way's `Built`; set by each render (`mcp_paginate.expressions`)."""
+
+
+def _charge(size: int) -> None:
+    total = built.get()
+    if total is not None:
+        total.size += size
+        if total.size > MAX_BUILT:
+            raise TemplateLimitError(
+                f"the template built more than {MAX_BUILT:,} bytes in all; a template may build at most "
+                f"{MAX_BUILT:,} in one render (pagination templates read a page, they never need this much)"
+            )
 
 
 class TemplateLimitError(SecurityError):
@@ -57,14 +91,23 @@ def _too_big(what: str, size: int, limit: int, unit: str) -> TemplateLimitError:
     )
 
 
-def check_text(size: int, what: str) -> None:
+def limit_text(size: int, what: str) -> None:
+    """Refuse a text longer than `MAX_TEXT`."""
     if size > MAX_TEXT:
         raise _too_big(what, size, MAX_TEXT, "characters")
 
 
+def check_text(size: int, what: str) -> None:
+    """Refuse a text about to be built past `MAX_TEXT`, or past the render's `MAX_BUILT`."""
+    limit_text(size, what)
+    _charge(size)
+
+
 def check_items(size: int, what: str) -> None:
+    """Refuse a list about to be built past `MAX_ITEMS`, or past the render's `MAX_BUILT`."""
     if size > MAX_ITEMS:
         raise _too_big(what, size, MAX_ITEMS, "items")
+    _charge(size * 8)
 
 
 def _int_digits(value: int) -> int:
@@ -80,27 +123,45 @@ def text_size(value: Any, *, indent: int = 0, limit: int = MAX_TEXT) -> int:
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack and total <= limit:
         item, depth = stack.pop()
-        nested = depth > 0
-        if isinstance(item, str | bytes | bytearray):
-            total += len(item) * 6 + 2 if nested else len(item)
-        elif isinstance(item, bool) or item is None or isinstance(item, Undefined):
-            total += 5
-        elif isinstance(item, int):
-            total += _int_digits(item)
-        elif isinstance(item, float):
-            total += 24
-        elif isinstance(item, Mapping):
-            total += 2 + len(item) * (4 + (1 + (depth + 1) * indent if indent else 0))
-            stack.extend((part, depth + 1) for pair in item.items() for part in pair)
-        elif isinstance(item, list | tuple | set | frozenset | range):
-            total += 2 + len(item) * (2 + (1 + (depth + 1) * indent if indent else 0))
-            if isinstance(item, range):
-                total += len(item) * (_int_digits(max(abs(item.start), abs(item.stop))) + 1)
-            else:
-                stack.extend((part, depth + 1) for part in item)
+        size = _scalar_size(item, depth > 0)
+        if size is not None:
+            total += size
+            continue
+        children: Iterable[Any]
+        if isinstance(item, Mapping):
+            children = itertools.chain.from_iterable(item.items())
+            count = len(item)
+        elif isinstance(item, range):
+            total += len(item) * (_int_digits(max(abs(item.start), abs(item.stop))) + 1)
+            children, count = (), len(item)
+        elif isinstance(item, list | tuple | set | frozenset):
+            children, count = item, len(item)
         else:
             total += 64
+            continue
+        total += 2 + count * (4 + (1 + (depth + 1) * indent if indent else 0))
+        for child in children:
+            size = _scalar_size(child, True)
+            if size is None:
+                stack.append((child, depth + 1))
+            else:
+                total += size
+            if total > limit:
+                break
     return total
+
+
+def _scalar_size(item: Any, nested: bool) -> int | None:
+    """The text length bound of a scalar; None for a container."""
+    if isinstance(item, str | bytes | bytearray):
+        return len(item) * 6 + 2 if nested else len(item)
+    if isinstance(item, bool) or item is None or isinstance(item, Undefined):
+        return 5
+    if isinstance(item, int):
+        return _int_digits(item)
+    if isinstance(item, float):
+        return 24
+    return None
 
 
 def _size_arg(value: Any, what: str) -> int:
@@ -131,14 +192,17 @@ def bounded_binop(operator: str, left: Any, right: Any) -> None:
         huge = isinstance(left, int) and isinstance(right, int) and abs(left) > 1
         if huge and right * math.log10(abs(left)) > MAX_DIGITS:
             raise TemplateLimitError(
-                f"{_short(left)} ** {right} would have more than {MAX_DIGITS:,} digits; too large for a template"
+                f"{_short(left)} ** {right} would have more than {MAX_DIGITS:,} digits; "
+                f"a template may build at most {MAX_DIGITS:,}"
             )
     elif operator == "*":
         if isinstance(left, int) and isinstance(right, int) and not isinstance(left | right, bool):
-            if left.bit_length() + right.bit_length() > _MAX_BITS:
+            bits = left.bit_length() + right.bit_length()
+            _charge(bits // 8)
+            if bits > _MAX_BITS:
                 raise TemplateLimitError(
-                    f"a product of {_int_digits(left):,}- and {_int_digits(right):,}-digit numbers "
-                    f"is past the {MAX_DIGITS:,} digits a template may build"
+                    f"a product of {_int_digits(left):,}- and {_int_digits(right):,}-digit numbers would have "
+                    f"more than {MAX_DIGITS:,} digits; a template may build at most {MAX_DIGITS:,}"
                 )
         for sequence, times in ((left, right), (right, left)):
             if isinstance(sequence, str | bytes | list | tuple) and isinstance(times, int):
