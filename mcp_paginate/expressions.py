@@ -36,7 +36,6 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
 
 from mcp_paginate.template_bounds import (
-    MAX_TEXT,
     BoundedFormatter,
     Built,
     bounded_binop,
@@ -47,7 +46,7 @@ from mcp_paginate.template_bounds import (
     limit_text,
     text_size,
 )
-from mcp_paginate.template_names import PAGE_VARIABLES, VALUE_VARIABLES, template_problem
+from mcp_paginate.template_names import PAGE_VARIABLES, VALUE_VARIABLES, filter_hint, template_problem
 
 __all__ = [
     "PAGE_VARIABLES",
@@ -318,7 +317,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             if is_format_map:
                 if kwargs or len(args) != 1:
                     raise TypeError("format_map() takes exactly one argument")
-                args, kwargs = (), args[0]
+                return str(_Formatter(self).vformat(f_self, (), args[0]))
             return str(_Formatter(self).vformat(f_self, args, kwargs))
 
         return bounded
@@ -339,7 +338,7 @@ class HeaderMap(dict[str, str]):
     def __getitem__(self, name: str) -> str:
         return super().__getitem__(name.lower() if isinstance(name, str) else name)
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         return super().get(name.lower() if isinstance(name, str) else name, default)
 
     def __contains__(self, name: object) -> bool:
@@ -439,12 +438,13 @@ def compile_template(source: str, *, strict: bool = False) -> Any:
     environment = _strict_environment if strict else _environment
     if len(source) > MAX_SOURCE:
         raise ValueError(
-            f"template {_quoted(source)} is {len(source):,} characters long; at most {MAX_SOURCE:,} are accepted"
+            f"template {_quoted(source)} is {len(source):,} characters long; "
+            f"at most {MAX_SOURCE:,} are accepted"
         )
     try:
         return environment.from_string(source)
     except TemplateError as exc:
-        raise ValueError(f"invalid template {_quoted(source)}: {exc}") from exc
+        raise ValueError(f"invalid template {_quoted(source)}: {exc}{filter_hint(str(exc))}") from exc
 
 
 def check_template(source: str, variables: Iterable[str], *, strict: bool = False) -> None:

@@ -171,7 +171,7 @@ def _size_arg(value: Any, what: str) -> int:
             value = int(value)
         except (TypeError, ValueError, OverflowError):
             return 0
-    return max(value, 0)
+    return max(int(value), 0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -201,7 +201,8 @@ def bounded_binop(operator: str, left: Any, right: Any) -> None:
             _charge(bits // 8)
             if bits > _MAX_BITS:
                 raise TemplateLimitError(
-                    f"a product of {_int_digits(left):,}- and {_int_digits(right):,}-digit numbers would have "
+                    f"a product of {_int_digits(left):,}- and {_int_digits(right):,}-digit numbers "
+                    "would have "
                     f"more than {MAX_DIGITS:,} digits; a template may build at most {MAX_DIGITS:,}"
                 )
         for sequence, times in ((left, right), (right, left)):
@@ -263,7 +264,9 @@ def printf_size(template: str | bytes, arguments: Any) -> int:
 # str.format and format_map
 # --------------------------------------------------------------------------------------------
 
-_SPEC = re.compile(r"(?:.?[<>=^])?[-+ ]?z?#?0?(?P<width>\d*)[_,]?(?:\.(?P<precision>\d+))?[A-Za-z%]?", re.DOTALL)
+_SPEC = re.compile(
+    r"(?:.?[<>=^])?[-+ ]?z?#?0?(?P<width>\d*)[_,]?(?:\.(?P<precision>\d+))?[A-Za-z%]?", re.DOTALL
+)
 
 
 class BoundedFormatter(string.Formatter):
@@ -305,7 +308,7 @@ def _padded(text: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
 def _expanded(text: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
     tab = "\t" if isinstance(text, str) else b"\t"
     size = _size_arg(_arg(args, kwargs, 0, "tabsize", 8), "a tab size")
-    return len(text) + (text.count(tab) + 1) * size
+    return int(len(text) + (text.count(tab) + 1) * size)
 
 
 def _replaced(text: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
@@ -331,16 +334,32 @@ def _split(text: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
     separator = _arg(args, kwargs, 0, "sep", None)
     most = _arg(args, kwargs, 1, "maxsplit", -1)
     if isinstance(separator, str | bytes) and separator:
-        parts = text.count(separator) + 1
+        parts = int(text.count(separator)) + 1
     else:
-        parts = len(text.split(None, MAX_ITEMS + 1)) if len(text) > 2 * MAX_ITEMS else len(text) // 2 + 1
+        parts = _words(text) if len(text) > 2 * MAX_ITEMS else len(text) // 2 + 1
     return min(parts, most + 1) if isinstance(most, int) and most >= 0 else parts
+
+
+_WORD = re.compile(r"\S+")
+_BYTES_WORD = re.compile(rb"\S+")
+
+
+def _words(text: str | bytes) -> int:
+    """How many words ``text.split()`` would give, counted without building them (up to just
+    past `MAX_ITEMS`)."""
+    count = 0
+    matches = _WORD.finditer(text) if isinstance(text, str) else _BYTES_WORD.finditer(text)
+    for _ in matches:
+        count += 1
+        if count > MAX_ITEMS:
+            break
+    return count
 
 
 def _lines(text: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
     if isinstance(text, bytes):
-        return text.count(b"\n") + text.count(b"\r") + 1
-    return sum(text.count(c) for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029") + 1
+        return int(text.count(b"\n") + text.count(b"\r")) + 1
+    return sum(int(text.count(c)) for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029") + 1
 
 
 _TEXT_METHODS: dict[str, Callable[[Any, tuple[Any, ...], dict[str, Any]], int]] = {
@@ -509,8 +528,8 @@ def bounded_filter(name: str, function: Callable[..., Any], position: int) -> Ca
         if precheck is not None and len(args) > position:
             try:
                 precheck(*args[position:], **kwargs)
-            except TypeError:  # arguments the filter itself will refuse, with its own message
-                pass
+            except TypeError:  # arguments that do not fit the filter: it is not called
+                raise TypeError(f"wrong arguments for the {name} filter") from None
         result = function(*args, **kwargs)
         if isinstance(result, str | bytes):
             check_text(len(result), f"the {name} filter")

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from jinja2 import nodes
 from jinja2.meta import find_undeclared_variables
 
-__all__ = ["PAGE_VARIABLES", "VALUE_VARIABLES", "template_problem"]
+__all__ = ["PAGE_VARIABLES", "VALUE_VARIABLES", "filter_hint", "template_problem"]
 
 PAGE_VARIABLES = (
     "response",
@@ -35,7 +35,9 @@ _AIRBYTE = {
         "Airbyte's last_record is last_records[-1] here; for a cursor taken from the last record, "
         'write next = {last_record = "id"}'
     ),
-    "config": f"Airbyte's config[...] is not a template variable here: {_ENV} in the source's query or headers",
+    "config": (
+        f"Airbyte's config[...] is not a template variable here: {_ENV} in the source's query or headers"
+    ),
     "next_page_token": (
         "Airbyte's next_page_token: the value being sent is 'value' in a request option's template "
         "(also offset, page, cursor); a cursor template computes the next one from response, headers "
@@ -50,17 +52,36 @@ for _name in ("stream_slice", "stream_partition", "stream_state", "stream_interv
     )
 
 _LINK_HINT = (
-    "the Link header is parsed for you: write next = {link = \"next\"} (cursor_param = {in = \"url\"}), "
+    'the Link header is parsed for you: write next = {link = "next"} (cursor_param = {in = "url"}), '
     "which also ends paging when there is no next link (drop a stop_condition that tests it)"
 )
 _JSON_HEADER_HINT = (
     "a header is text: for a JSON header read a field with (headers['X-Pagination'] | fromjson).total, "
-    "or name it in total/has_more/next as {header = \"X-Pagination\", path = \"total\"}"
+    'or name it in total/has_more/next as {header = "X-Pagination", path = "total"}'
 )
+_FILTER_HINTS = {
+    "regex_search": (
+        "Airbyte's regex_search filter is not available (a regular expression from a tool argument can "
+        'stall the server): for a next link write next = {link = "next"} or next = {body = "..."}, '
+        "or cut text with split, e.g. response.next.split('page=')[1]"
+    ),
+}
+
+
+def filter_hint(message: str) -> str:
+    """What to write instead of a filter Jinja says it has not (Airbyte's own filters)."""
+    for name, hint in _FILTER_HINTS.items():
+        if f"No filter named '{name}'" in message:
+            return f"; {hint}"
+    return ""
+
+
 _TEXT_METHODS = frozenset(name for name in dir(str) if not name.startswith("_"))
 
 
-def template_problem(source: str, ast: nodes.Template, known: Iterable[str], globals_: Iterable[str]) -> str | None:
+def template_problem(
+    source: str, ast: nodes.Template, known: Iterable[str], globals_: Iterable[str]
+) -> str | None:
     """Why ``ast`` (parsed from ``source``) cannot render as meant with the variables ``known``,
     or None when it can."""
     allowed = set(known)
@@ -102,11 +123,18 @@ def _header_lookups(ast: nodes.Template) -> Iterator[nodes.Node]:
         if _header_value(node) and _header_name(node) == "link":
             yield node
     for node in ast.find_all((nodes.Getitem, nodes.Getattr)):
+        assert isinstance(node, nodes.Getitem | nodes.Getattr)
         if not _header_value(node.node):
             continue
-        if isinstance(node, nodes.Getattr) and node.attr not in _TEXT_METHODS:
-            yield node.node
-        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+        if (
+            isinstance(node, nodes.Getattr)
+            and node.attr not in _TEXT_METHODS
+            or (
+                isinstance(node, nodes.Getitem)
+                and isinstance(node.arg, nodes.Const)
+                and isinstance(node.arg.value, str)
+            )
+        ):
             yield node.node
 
 

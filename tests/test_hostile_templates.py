@@ -102,8 +102,16 @@ def pagination_for(slot: str, template: str) -> dict[str, Any]:
     if slot == STOP:
         return {"mode": "offset", "total": "total", "page_size": 40, "stop_condition": template}
     if slot == NEXT:
-        return {"mode": "cursor", "next": {"template": template}, "cursor_param": {"in": "query", "name": "c"}}
-    return {"mode": "offset", "page_size": 40, "offset_param": {"in": "query", "name": "offset", "template": template}}
+        return {
+            "mode": "cursor",
+            "next": {"template": template},
+            "cursor_param": {"in": "query", "name": "c"},
+        }
+    return {
+        "mode": "offset",
+        "page_size": 40,
+        "offset_param": {"in": "query", "name": "offset", "template": template},
+    }
 
 
 def write_config(tmp_path: Path, url: str) -> Path:
@@ -155,7 +163,11 @@ async def served(tmp_path: Path, config: Path) -> AsyncIterator[Client]:
     parameters = StdioServerParameters(
         command=sys.executable,
         args=["-m", "mcp_paginate", "serve", "--config", str(config), "--store", "memory://"],
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "MCP_PAGINATE_CONFIG": ""},
+        env={
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(tmp_path),
+            "MCP_PAGINATE_CONFIG": "",
+        },
         cwd=str(tmp_path),
     )
     async with Client(parameters) as client:
@@ -180,7 +192,9 @@ async def test_hostile_templates_are_tool_errors_and_the_server_peak_memory_stay
             # Warm up every path a hostile call takes (validation, a page fetched, each render).
             for slot in (STOP, NEXT, VALUE):
                 benign = pagination_for(slot, "{{ value }}" if slot == VALUE else "{{ page_number > 9 }}")
-                structured(await client.call_tool("list_page", {"source": "offset_total", "pagination": benign}))
+                structured(
+                    await client.call_tool("list_page", {"source": "offset_total", "pagination": benign})
+                )
             before = peak_rss_kb(pid)
             for slot, template in HOSTILE:
                 arguments = {"source": "offset_total", "pagination": pagination_for(slot, template)}
@@ -195,5 +209,8 @@ async def test_hostile_templates_are_tool_errors_and_the_server_peak_memory_stay
             page = structured(await client.call_tool("list_page", {"source": "offset_total"}))
             assert [record["id"] for record in page["records"]] == list(range(1, 41))
     growth_mb = (after - before) / 1024
-    print(f"\nserver peak RSS {before / 1024:.1f} MB -> {after / 1024:.1f} MB over {len(HOSTILE)} hostile templates")
+    print(
+        f"\nserver peak RSS {before / 1024:.1f} MB -> {after / 1024:.1f} MB "
+        f"over {len(HOSTILE)} hostile templates"
+    )
     assert growth_mb < 50, f"the server's peak RSS grew by {growth_mb:.1f} MB"

@@ -9,7 +9,6 @@ against whole collections (no loss, no duplicates), not single steps only.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -952,7 +951,9 @@ def test_template_cursor_over_a_key_that_does_not_exist_is_an_error_naming_it(te
     # Issue 14: a typo rendered empty, and paging stopped after page 1 with nothing said.
     pagination = CursorPagination.model_validate({"next": {"template": template}})
     body = {"data": records_of(2), "meta": {"next_token": "t"}}
-    with pytest.raises(ValueError, match=r"template .* failed: no key '(next_key|nope)' \(there are: ") as caught:
+    with pytest.raises(
+        ValueError, match=r"template .* failed: no key '(next_key|nope)' \(there are: "
+    ) as caught:
         pagination.next_state(view(body), State())
     assert ".get(" in str(caught.value) and "is defined" in str(caught.value)
 
@@ -966,7 +967,9 @@ def test_template_cursor_over_a_key_that_does_not_exist_is_an_error_naming_it(te
     ],
     ids=repr,
 )
-def test_template_cursor_rendering_an_empty_object_list_or_null_is_no_cursor(rendered: str, value: Any) -> None:
+def test_template_cursor_rendering_an_empty_object_list_or_null_is_no_cursor(
+    rendered: str, value: Any
+) -> None:
     pagination = CursorPagination.model_validate({"next": {"template": rendered}})
     step = pagination.next_state(view({"data": records_of(2), "next": value}), State())
     assert step.next is None and "no next cursor" in (step.reason or "")

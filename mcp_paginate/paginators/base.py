@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypeAlias
 from urllib.parse import quote, urljoin
 
@@ -278,7 +278,8 @@ class HeaderSignal(BaseModel):
 
     header: str = Field(min_length=1, description="Response header name, in any case, e.g. 'X-Total-Count'.")
     path: str | None = Field(
-        default=None, description="JMESPath into the header's JSON value, e.g. 'total'; omitted: the header's text."
+        default=None,
+        description="JMESPath into the header's JSON value, e.g. 'total'; omitted: the header's text.",
     )
 
     @field_validator("path")

@@ -16,14 +16,14 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from mcp_paginate.errors import PaginationLoopError
 from mcp_paginate.paginators.base import (
+    NextOffset,
     PageView,
     PreparedRequest,
     RequestOption,
+    Signal,
     State,
     Step,
     StopRules,
-    NextOffset,
-    Signal,
     Total,
     check_signal,
     check_value_templates,

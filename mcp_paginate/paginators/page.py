@@ -10,10 +10,10 @@ from mcp_paginate.paginators.base import (
     PageView,
     PreparedRequest,
     RequestOption,
+    Signal,
     State,
     Step,
     StopRules,
-    Signal,
     Total,
     TotalPages,
     check_signal,
@@ -46,7 +46,8 @@ class PagePagination(StopRules):
     total: Total = Field(
         default=None,
         description=(
-            "The total record count: JMESPath into the body, e.g. 'meta.total', or {header: 'X-Total-Count'}, "
+            "The total record count: JMESPath into the body, e.g. 'meta.total', or "
+            "{header: 'X-Total-Count'}, "
             "or {header: 'X-Pagination', path: 'total'} for a header carrying JSON."
         ),
     )
