@@ -265,6 +265,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         _error("interrupted")
         code = 130
+    except BrokenPipeError:
+        # The reader closed the pipe (``| head -2``, ``grep -m1``): stop quietly with success, as
+        # they expect; stdout goes to devnull so that the flush at exit cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
     sys.exit(code)
 
 

@@ -343,22 +343,12 @@ def malformed_sources(url: str) -> dict[str, dict[str, Any]]:
             "records": "total",
             "pagination": {"mode": "offset", "total": "total"},
         },
-        "has_more_not_boolean": {
-            "url": url + "/starting-after",
-            "pagination": {
-                "mode": "cursor",
-                "next": {"last_record": "id"},
-                "cursor_param": {"in": "query", "name": "starting_after"},
-                "has_more": "object",
-            },
-        },
     }
 
 
 MALFORMED = [
     ("records_missing", ["'data.items'", "missing", "top-level keys: items, total, limit, offset"]),
     ("records_not_list", ["'total'", "int, not a list", "top-level keys: items, total, limit, offset"]),
-    ("has_more_not_boolean", ["has_more path 'object'", "str 'list'", "expected true or false"]),
 ]
 
 

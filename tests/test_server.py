@@ -368,9 +368,13 @@ async def test_ad_hoc_request_to_an_unlisted_host_is_a_tool_error(client: Client
 
 
 @pytest.mark.anyio
-async def test_a_cursor_template_over_a_missing_field_just_ends_paging(client: Client) -> None:
+async def test_a_cursor_template_over_a_missing_field_is_an_error_naming_it(client: Client) -> None:
+    # Issue 14: it rendered empty and paging ended after page 1 with nothing said.
     spec = {"mode": "cursor", "next": {"template": "{{ response.no_such_field }}"}}
-    data = structured(await client.call_tool("list_page", {"source": "body_token", "pagination": spec}))
+    text = error_text(await client.call_tool("list_page", {"source": "body_token", "pagination": spec}))
+    assert "no key 'no_such_field'" in text and "response.no_such_field" in text
+    optional = {"mode": "cursor", "next": {"template": "{{ response.get('no_such_field') }}"}}
+    data = structured(await client.call_tool("list_page", {"source": "body_token", "pagination": optional}))
     assert data["next_cursor"] is None and len(data["records"]) == 10
 
 

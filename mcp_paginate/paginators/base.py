@@ -14,20 +14,33 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 from urllib.parse import quote, urljoin
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from mcp_paginate.errors import ResponseShapeError
-from mcp_paginate.expressions import compile_path, compile_template, render_condition, render_value, search
+from mcp_paginate.expressions import (
+    PAGE_VARIABLES,
+    VALUE_VARIABLES,
+    HeaderMap,
+    check_template,
+    compile_path,
+    condition_text,
+    render_condition,
+    render_value,
+    search,
+)
 
 __all__ = [
+    "HeaderSignal",
     "PageView",
     "PreparedRequest",
     "RequestOption",
     "State",
+    "Signal",
     "Step",
     "StopRules",
     "param_text",
@@ -63,7 +76,8 @@ class RequestOption(BaseModel):
         default=None,
         description=(
             "Optional sandboxed Jinja template for the value, e.g. '{{ offset }},{{ page_size }}' for "
-            "APIs that want 'limit=<offset>,<limit>'. Variables: offset, page, cursor, page_size, value."
+            "APIs that want 'limit=<offset>,<limit>'. Variables: value (this option's), page_size, and "
+            "offset (offset mode), page and offset (page mode) or cursor and offset (cursor mode)."
         ),
     )
 
@@ -77,7 +91,7 @@ class RequestOption(BaseModel):
                 "e.g. 'page' for a url ending '/items/page/{page}'"
             )
         if self.template is not None:
-            compile_template(self.template, strict=True)
+            check_template(self.template, VALUE_VARIABLES, strict=True)
         return self
 
     def inject(self, request: PreparedRequest, value: Any, variables: dict[str, Any]) -> None:
@@ -238,26 +252,12 @@ class PageView:
     def template_variables(self) -> dict[str, Any]:
         return {
             "response": self.body,
-            "headers": _HeaderMap(self.headers),
+            "headers": HeaderMap(self.headers),
             "last_records": self.records,
             "last_page_size": len(self.records),
             "page_number": self.page_number,
             "records_so_far": self.records_so_far,
         }
-
-
-class _HeaderMap(dict[str, str]):
-    """Response headers for templates, looked up in any case as HTTP names them
-    (``headers['X-Total-Count']``); the keys are lower-case."""
-
-    def __getitem__(self, name: str) -> str:
-        return super().__getitem__(name.lower() if isinstance(name, str) else name)
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return super().get(name.lower() if isinstance(name, str) else name, default)
-
-    def __contains__(self, name: object) -> bool:
-        return super().__contains__(name.lower() if isinstance(name, str) else name)
 
 
 @dataclass
@@ -270,7 +270,107 @@ class Step:
     notes: list[str] = field(default_factory=list)
 
 
-_SIGNAL_DOC = "JMESPath expression into the response body"
+class HeaderSignal(BaseModel):
+    """A value read from a response header: its text, or with ``path`` a field of the JSON it
+    carries (flask-smorest's ``X-Pagination: {"total": 237, "next_page": 2}``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    header: str = Field(min_length=1, description="Response header name, in any case, e.g. 'X-Total-Count'.")
+    path: str | None = Field(
+        default=None,
+        description="JMESPath into the header's JSON value, e.g. 'total'; omitted: the header's text.",
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _valid_path(cls, value: str | None) -> str | None:
+        return check_path(value)
+
+    def read(self, page: PageView, what: str) -> Any:
+        """The header's value, or the field at ``path`` of its JSON; None when it is absent."""
+        text = page.header(self.header)
+        if text is None or self.path is None:
+            return text
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            raise ResponseShapeError(
+                f"{what}: header {self.header!r} is not JSON, so it has no path {self.path!r}; "
+                f"drop path to read the header's text",
+                source=page.source,
+                url=page.url,
+            ) from None
+        return search(self.path, parsed)
+
+    def __str__(self) -> str:
+        return f"header {self.header!r}" + (f" path {self.path!r}" if self.path else "")
+
+
+def _signal_schema(example: str) -> dict[str, Any]:
+    """A signal's JSON schema without ``anyOf`` or ``$ref`` (hosts accept only plain schemas):
+    a string, or an object naming a header."""
+    return {
+        "type": ["string", "object", "null"],
+        "properties": {
+            "header": {"type": "string", "description": "Response header name, e.g. 'X-Pagination'."},
+            "path": {"type": "string", "description": "JMESPath into the header's JSON value, e.g. 'total'."},
+        },
+        "required": ["header"],
+        "additionalProperties": False,
+        "examples": [example, {"header": "X-Pagination", "path": example.rsplit(".", 1)[-1]}],
+    }
+
+
+Signal: TypeAlias = str | HeaderSignal | None
+"""A JMESPath into the response body (text), or a header: ``{header = "X-Total-Count"}``,
+``{header = "X-Pagination", path = "total"}``."""
+
+_SIGNAL_DOC = (
+    "JMESPath into the response body, or {header: NAME} for a header's value, or "
+    "{header: NAME, path: JMESPath} for a field of a header carrying JSON"
+)
+
+
+def read_signal(signal: Signal, page: PageView, what: str) -> Any:
+    """The value a signal names in ``page``; None when it is absent."""
+    if signal is None:
+        return None
+    if isinstance(signal, HeaderSignal):
+        return signal.read(page, what)
+    return search(signal, page.body)
+
+
+def describe(signal: Signal, what: str) -> str:
+    """``total path 'meta.total'`` or ``total header 'X-Pagination' path 'total'``."""
+    return f"{what} {signal}" if isinstance(signal, HeaderSignal) else f"{what} path {signal!r}"
+
+
+def check_signal(value: Signal) -> Signal:
+    """A field validator's body for a `Signal`: a path is compiled now."""
+    if isinstance(value, str):
+        compile_path(value)
+    return value
+
+
+HAS_MORE_RULE = (
+    "Read as: true, a non-zero number (a next page number), a non-empty text (a URL, a token, 'true') "
+    "or a non-empty object or list means more records; null, absent, false, 0, an empty text, list or "
+    "object, or the text 'false', 'no', 'none', 'null' or '0' means no more."
+)
+
+_NO_MORE_TEXT = frozenset({"", "false", "0", "no", "none", "null"})
+
+
+def more_from(value: Any) -> bool:
+    """What a has_more value says, by `HAS_MORE_RULE`."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int | float):
+        return value != 0
+    if isinstance(value, str):
+        return value.strip().lower() not in _NO_MORE_TEXT
+    return bool(value)
 
 
 def optional_option(value: Any) -> Any:
@@ -302,6 +402,17 @@ def path_options(pagination: BaseModel) -> list[tuple[str, str]]:
     return found
 
 
+def check_value_templates(pagination: BaseModel, variables: Iterable[str]) -> None:
+    """Refuse a request option's template that names a variable this mode does not give it."""
+    for field_name in type(pagination).model_fields:
+        option = getattr(pagination, field_name)
+        if isinstance(option, RequestOption) and option.template is not None:
+            try:
+                check_template(option.template, variables, strict=True)
+            except ValueError as exc:
+                raise ValueError(f"{field_name}: {exc}") from None
+
+
 def check_path(value: str | None) -> str | None:
     """A field validator's body for a JMESPath: compiled now, so a typo is reported where the
     value is read (config load, tool arguments), not at the first page."""
@@ -310,87 +421,94 @@ def check_path(value: str | None) -> str | None:
     return value
 
 
+HasMore = Annotated[Signal, WithJsonSchema(_signal_schema("pagination.hasMore"))]
+Total = Annotated[Signal, WithJsonSchema(_signal_schema("meta.total"))]
+TotalPages = Annotated[Signal, WithJsonSchema(_signal_schema("meta.total_pages"))]
+NextOffset = Annotated[Signal, WithJsonSchema(_signal_schema("pagination.nextOffset"))]
+
+
 class StopRules(BaseModel):
     """Explicit end-of-data signals shared by the modes: has_more, total, stop_condition."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    has_more: str | None = Field(
+    has_more: HasMore = Field(
         default=None,
-        description=f"{_SIGNAL_DOC} that is true while more records exist, e.g. 'pagination.hasMore'.",
+        description=(
+            f"Where the API says whether more records exist: {_SIGNAL_DOC}, e.g. 'pagination.hasMore', "
+            f"'next' or {{header: 'X-Pagination', path: 'next_page'}}. {HAS_MORE_RULE}"
+        ),
     )
     stop_condition: str | None = Field(
         default=None,
         description=(
             "Sandboxed Jinja expression; paging stops when it renders true. Variables: response, headers, "
-            "last_records, last_page_size, page_number, records_so_far. "
-            "Example: '{{ response.more_results is false }}'."
+            "last_records, last_page_size, page_number, records_so_far. A key that does not exist is an "
+            "error: read optional ones with .get('key'), 'is defined' or | default(none). Filters include "
+            "fromjson (headers['X-Pagination'] | fromjson). Example: '{{ response.more_results is false }}'."
         ),
     )
 
     @field_validator("has_more")
     @classmethod
-    def _valid_path(cls, value: str | None) -> str | None:
-        return check_path(value)
+    def _valid_signal(cls, value: Signal) -> Signal:
+        return check_signal(value)
 
     @field_validator("stop_condition")
     @classmethod
     def _valid_condition(cls, value: str | None) -> str | None:
         if value is not None:
-            text = value if "{{" in value or "{%" in value else "{{ " + value + " }}"
-            compile_template(text)
+            check_template(condition_text(value), PAGE_VARIABLES)
         return value
 
-    def explicit_more(self, page: PageView) -> bool | None:
-        """True/False from has_more or stop_condition; None when the API gives no such signal."""
+    def explicit_more(self, page: PageView, notes: list[str] | None = None) -> bool | None:
+        """True/False from has_more or stop_condition (`HAS_MORE_RULE`); None when neither is set."""
         if self.stop_condition is not None and render_condition(
             self.stop_condition, page.template_variables()
         ):
             return False
         if self.has_more is None:
             return None
-        value = search(self.has_more, page.body)
-        if value is None:
-            return None
-        if not isinstance(value, bool):
-            # Shown whole or not at all: a value cut short could end inside a key no redaction finds.
-            shown = repr(str(value)) if len(str(value)) <= 40 else f"of {len(str(value))} characters"
+        value = read_signal(self.has_more, page, "has_more")
+        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
             raise ResponseShapeError(
-                f"has_more path {self.has_more!r} gave {type(value).__name__} {shown}, "
-                "expected true or false; fix the source's has_more path, or, for an API that writes it "
-                "as text or a number, end paging with stop_condition instead "
-                "(e.g. \"{{ response.has_more == 'false' }}\")",
+                f"{describe(self.has_more, 'has_more')} gave the negative number {value}, which says neither "
+                "more nor no more; fix the source's has_more, or end paging with stop_condition instead",
                 source=page.source,
                 url=page.url,
             )
-        return value
+        more = more_from(value)
+        if value is None and notes is not None:
+            notes.append(f"{describe(self.has_more, 'has_more')} is absent or null: taken as no more records")
+        return more
 
 
-def read_int(path: str | None, page: PageView, what: str) -> int | None:
-    """Read an integer (total, next offset) at a JMESPath; None when absent."""
-    if path is None:
+def read_int(signal: Signal, page: PageView, what: str) -> int | None:
+    """Read an integer (total, next offset) from a body path or a header; None when absent."""
+    if signal is None:
         return None
-    value = search(path, page.body)
+    value = read_signal(signal, page, what)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ResponseShapeError(
-            f"{what} path {path!r} gave {type(value).__name__}, expected an integer",
+            f"{describe(signal, what)} gave {type(value).__name__}, expected an integer",
             source=page.source,
             url=page.url,
         )
     try:
         return int(value)
     except ValueError:
+        shown = repr(value) if len(value) <= 40 else f"a text of {len(value)} characters"  # type: ignore[arg-type]
         raise ResponseShapeError(
-            f"{what} path {path!r} gave {value!r}, expected an integer", source=page.source, url=page.url
+            f"{describe(signal, what)} gave {shown}, expected an integer", source=page.source, url=page.url
         ) from None
 
 
-def read_count(path: str | None, page: PageView, what: str, notes: list[str]) -> int | None:
+def read_count(signal: Signal, page: PageView, what: str, notes: list[str]) -> int | None:
     """Read a count (total, total_pages) like `read_int`. A negative one is how some APIs say
     "unknown": taken as absent, with a note, instead of ending paging at once (records lost)."""
-    value = read_int(path, page, what)
+    value = read_int(signal, page, what)
     if value is not None and value < 0:
         notes.append(f"the API reported a negative {what} ({value}); ignored it as unknown")
         return None

@@ -15,14 +15,16 @@ from urllib.parse import urljoin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from mcp_paginate.expressions import compile_path, compile_template, render_cursor, search
+from mcp_paginate.expressions import PAGE_VARIABLES, check_template, compile_path, render_cursor, search
 from mcp_paginate.paginators.base import (
+    HeaderSignal,
     PageView,
     PreparedRequest,
     RequestOption,
     State,
     Step,
     StopRules,
+    check_value_templates,
     not_a_url,
     optional_option,
     param_text,
@@ -37,7 +39,17 @@ class NextCursor(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     body: str | None = Field(default=None, description="JMESPath into the body, e.g. 'meta.next_token'.")
-    header: str | None = Field(default=None, description="Response header holding the cursor or next URL.")
+    header: str | None = Field(
+        default=None,
+        description="Response header holding the cursor or next URL; with path, a header carrying JSON.",
+    )
+    path: str | None = Field(
+        default=None,
+        description=(
+            "With header only: JMESPath into the header's JSON value, e.g. {header: 'X-Pagination', "
+            "path: 'next_page'} for flask-smorest."
+        ),
+    )
     link: str | None = Field(
         default=None, description="Relation in the RFC 8288 Link header, usually 'next' (next URL)."
     )
@@ -49,26 +61,30 @@ class NextCursor(BaseModel):
         default=None,
         description=(
             "Sandboxed Jinja template rendering the cursor, e.g. \"{{ last_records[-1]['key'] }}\"; "
-            "variables: response, headers, last_records, page_number, records_so_far. A missing, null "
-            "or false value renders empty; when the whole renders empty, or every {{ }} value in it does "
-            '("p-{{ response.next }}" over a null next), there is no next cursor and paging ends.'
+            "variables: response, headers, last_records, last_page_size, page_number, records_so_far. "
+            "A null or false value, or an empty object or list, renders empty; a key that does not exist "
+            "is an error (read optional ones with .get('key') or | default(none)); an item past the end "
+            "of a list is no value. When the whole renders empty, {}, [], None or null, or every {{ }} "
+            'value in it is empty ("p-{{ response.next }}" over a null next), there is no next cursor '
+            "and paging ends."
         ),
     )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> NextCursor:
-        given = [name for name, value in self.__dict__.items() if value is not None]
+        given = [name for name, value in self.__dict__.items() if value is not None and name != "path"]
         if len(given) != 1:
             raise ValueError(
                 "next needs exactly one of body, header, link, last_record, template "
                 f"(got {', '.join(given) or 'none'})"
             )
-        if self.body is not None:
-            compile_path(self.body)
-        if self.last_record is not None:
-            compile_path(self.last_record)
+        if self.path is not None and self.header is None:
+            raise ValueError("next.path reads into a header's JSON: give it with header, e.g. {header, path}")
+        for path in (self.body, self.last_record, self.path):
+            if path is not None:
+                compile_path(path)
         if self.template is not None:
-            compile_template(self.template)
+            check_template(self.template, PAGE_VARIABLES)
         return self
 
     def find(self, page: PageView) -> str | int | float | dict[str, Any] | list[Any] | None:
@@ -81,7 +97,7 @@ class NextCursor(BaseModel):
         if self.body is not None:
             value = search(self.body, page.body)
         elif self.header is not None:
-            value = page.header(self.header)
+            value = HeaderSignal(header=self.header, path=self.path).read(page, "next")
         elif self.link is not None:
             value = page.links.get(self.link.lower())
         elif self.last_record is not None:
@@ -130,6 +146,11 @@ class CursorPagination(StopRules):
     def _no_url(cls, value: RequestOption | None, info: ValidationInfo) -> RequestOption | None:
         return not_a_url(value, info.field_name or "a request option")
 
+    @model_validator(mode="after")
+    def _value_templates(self) -> CursorPagination:
+        check_value_templates(self, ("cursor", "offset", "page_size", "value"))
+        return self
+
     def first_state(self, page_size: int | None) -> State:
         return State(cursor=self.start_cursor, page_size=page_size, offset=0)
 
@@ -142,8 +163,9 @@ class CursorPagination(StopRules):
             self.size_param.inject(request, state.page_size, variables)
 
     def next_state(self, page: PageView, state: State) -> Step:
-        if self.explicit_more(page) is False:
-            return Step(None, None, "the API said there are no more records")
+        notes: list[str] = []
+        if self.explicit_more(page, notes) is False:
+            return Step(None, None, "the API said there are no more records", notes)
         cursor = self.next.find(page)
         if cursor is None:
             return Step(None, None, "no next cursor in the response")

@@ -12,17 +12,21 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from mcp_paginate.errors import PaginationLoopError
 from mcp_paginate.paginators.base import (
+    NextOffset,
     PageView,
     PreparedRequest,
     RequestOption,
+    Signal,
     State,
     Step,
     StopRules,
-    check_path,
+    Total,
+    check_signal,
+    check_value_templates,
     not_a_url,
     optional_option,
     read_count,
@@ -49,16 +53,30 @@ class OffsetPagination(StopRules):
         description="Where the offset goes.",
     )
     start_offset: int = Field(default=0, ge=0, description="Offset of the first request.")
-    next_offset: str | None = Field(
+    next_offset: NextOffset = Field(
         default=None,
-        description="JMESPath to a server-given next offset, e.g. 'pagination.nextOffset'.",
+        description=(
+            "A server-given next offset: JMESPath into the body, e.g. 'pagination.nextOffset', or "
+            "{header: NAME} / {header: NAME, path: JMESPath into the header's JSON}."
+        ),
     )
-    total: str | None = Field(default=None, description="JMESPath to the total record count, e.g. 'total'.")
+    total: Total = Field(
+        default=None,
+        description=(
+            "The total record count: JMESPath into the body, e.g. 'total', or {header: 'X-Total-Count'}, "
+            "or {header: 'X-Pagination', path: 'total'} for a header carrying JSON."
+        ),
+    )
 
     @field_validator("next_offset", "total")
     @classmethod
-    def _valid_paths(cls, value: str | None) -> str | None:
-        return check_path(value)
+    def _valid_paths(cls, value: Signal) -> Signal:
+        return check_signal(value)
+
+    @model_validator(mode="after")
+    def _value_templates(self) -> OffsetPagination:
+        check_value_templates(self, ("offset", "page_size", "value"))
+        return self
 
     @field_validator("limit_param", mode="before")
     @classmethod
@@ -88,7 +106,7 @@ class OffsetPagination(StopRules):
     def _step(self, page: PageView, state: State, total: int | None, notes: list[str]) -> Step:
         offset = state.offset or 0
         count = len(page.records)
-        explicit = self.explicit_more(page)
+        explicit = self.explicit_more(page, notes)
         short = 0 < count < (state.page_size or 0)
         # An API that counts the limit it was sent, not the records it capped the page to, says
         # "no more" early too: its has_more is not trusted then (a stop_condition is).

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from mcp_paginate.paginators.base import (
     PageView,
     PreparedRequest,
     RequestOption,
+    Signal,
     State,
     Step,
     StopRules,
-    check_path,
+    Total,
+    TotalPages,
+    check_signal,
+    check_value_templates,
     not_a_url,
     optional_option,
     read_count,
@@ -39,13 +43,31 @@ class PagePagination(StopRules):
         description="Where the page number goes.",
     )
     start_page: int = Field(default=1, ge=0, description="Number of the first page: 1 for most APIs, or 0.")
-    total: str | None = Field(default=None, description="JMESPath to the total record count.")
-    total_pages: str | None = Field(default=None, description="JMESPath to the total page count.")
+    total: Total = Field(
+        default=None,
+        description=(
+            "The total record count: JMESPath into the body, e.g. 'meta.total', or "
+            "{header: 'X-Total-Count'}, "
+            "or {header: 'X-Pagination', path: 'total'} for a header carrying JSON."
+        ),
+    )
+    total_pages: TotalPages = Field(
+        default=None,
+        description=(
+            "The total page count: JMESPath into the body, e.g. 'meta.total_pages', or "
+            "{header: 'X-Pagination', path: 'total_pages'} for a header carrying JSON."
+        ),
+    )
 
     @field_validator("total", "total_pages")
     @classmethod
-    def _valid_paths(cls, value: str | None) -> str | None:
-        return check_path(value)
+    def _valid_paths(cls, value: Signal) -> Signal:
+        return check_signal(value)
+
+    @model_validator(mode="after")
+    def _value_templates(self) -> PagePagination:
+        check_value_templates(self, ("page", "offset", "page_size", "value"))
+        return self
 
     @field_validator("size_param", mode="before")
     @classmethod
@@ -69,14 +91,16 @@ class PagePagination(StopRules):
     def next_state(self, page: PageView, state: State) -> Step:
         notes: list[str] = []
         total = read_count(self.total, page, "total", notes)
-        step = self._step(page, state, total, read_count(self.total_pages, page, "total_pages", notes))
+        step = self._step(page, state, total, read_count(self.total_pages, page, "total_pages", notes), notes)
         step.notes[:0] = notes
         return step
 
-    def _step(self, page: PageView, state: State, total: int | None, total_pages: int | None) -> Step:
+    def _step(
+        self, page: PageView, state: State, total: int | None, total_pages: int | None, notes: list[str]
+    ) -> Step:
         number = state.page if state.page is not None else self.start_page
         count = len(page.records)
-        explicit = self.explicit_more(page)
+        explicit = self.explicit_more(page, notes)
         if explicit is False:
             return Step(None, total, "the API said there are no more records")
         seen = (state.offset or 0) + count
