@@ -13,12 +13,13 @@ import jsonschema
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
+from mcp.types import PromptReference
 
 from mcp_paginate.config import AppConfig
 from mcp_paginate.sample_api import SampleAPI
 from mcp_paginate.server import PROGRESS_INTERVAL, create_server
 from tests.conftest import structured
-from tests.support import ALL_IDS
+from tests.support import ALL_IDS, sample_sources
 
 LIST_PAGE_FIELDS = {"records", "page", "has_more", "total", "cursor", "next_cursor", "seen", "notes"}
 FETCH_ALL_FIELDS = {
@@ -574,3 +575,52 @@ async def test_a_stop_condition_reads_the_items_field_not_the_dict_method(client
     )
     assert [record["id"] for record in drained["records"]] == ALL_IDS
     assert drained["complete"] is True and drained["pages"] == 6
+
+
+# --------------------------------------------------------------------------------------------
+# Prompts
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_prompts_are_listed_with_their_arguments(client: Client) -> None:
+    listed = {prompt.name: prompt for prompt in (await client.list_prompts()).prompts}
+    assert set(listed) == {"browse_source", "export_source", "answer_from_results"}
+    for prompt in listed.values():
+        assert prompt.description and "\n    " not in prompt.description
+        for argument in prompt.arguments or []:
+            assert argument.description, f"{prompt.name}.{argument.name}"
+    required = {argument.name for argument in listed["browse_source"].arguments or [] if argument.required}
+    assert required == {"source"}
+
+
+@pytest.mark.anyio
+async def test_a_prompt_tells_the_assistant_which_tools_to_call_with_what(client: Client) -> None:
+    browse = await client.get_prompt(
+        "browse_source", {"source": "offset_total", "params": '{"owner": "me"}', "fields": "id, name"}
+    )
+    text = browse.messages[0].content.text
+    assert browse.messages[0].role == "user"
+    assert "list_page with source='offset_total', params={\"owner\": \"me\"}, fields=['id', 'name']" in text
+    assert "cursor=<next_cursor>" in text
+    export = (await client.get_prompt("export_source", {"source": "pages_total"})).messages[0].content.text
+    assert "fetch_all with source='pages_total'." in export and "results_uri" in export
+    answer = await client.get_prompt(
+        "answer_from_results", {"results_uri": "mcp-paginate://results/abc", "question": "How many are open?"}
+    )
+    text = answer.messages[0].content.text
+    assert "How many are open?" in text and "read_results" in text and "mcp-paginate://results/abc/0" in text
+
+
+@pytest.mark.anyio
+async def test_the_source_argument_of_a_prompt_completes_with_configured_names(client: Client) -> None:
+    for prompt in ("browse_source", "export_source"):
+        reference = PromptReference(type="ref/prompt", name=prompt)
+        found = await client.complete(reference, {"name": "source", "value": "pages"})
+        assert found.completion.values == ["pages_capped", "pages_total"]
+        everything = await client.complete(reference, {"name": "source", "value": ""})
+        assert everything.completion.values == sorted(sample_sources("x"))  # what list_sources lists
+    other = await client.complete(
+        PromptReference(type="ref/prompt", name="answer_from_results"), {"name": "question", "value": "x"}
+    )
+    assert other.completion.values == []
