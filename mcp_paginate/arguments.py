@@ -171,7 +171,7 @@ def _checked(value: Any, models: list[type[BaseModel]], path: str) -> Any:
 def _mode_model(value: dict[str, Any], models: list[type[BaseModel]], path: str) -> type[BaseModel]:
     modes = {_tag(model): model for model in models}
     mode = value.get("mode")
-    if mode not in modes:
+    if not isinstance(mode, str) or mode not in modes:
         given = "no mode" if mode in (None, "") else f"mode {mode!r}"
         raise InputError(f"{path} has {given}; mode must be one of {', '.join(map(str, modes))}")
     return modes[mode]

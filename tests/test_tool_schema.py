@@ -252,6 +252,7 @@ def test_output_schemas_are_flattened_and_a_flat_one_stays_as_it_is() -> None:
             "pagination has mode 'bogus'; mode must be one of offset, page, cursor",
         ),
         ({"pagination": {"page_size": 5}}, "pagination has no mode; mode must be one of"),
+        ({"pagination": {"mode": ["page"]}}, "pagination has mode ['page']; mode must be one of"),
         (
             {"pagination": {"mode": "cursor", "next": {"bdy": "a"}}},
             "unknown field 'bdy' in pagination.next; did you mean 'body'? pagination.next takes: body,",
