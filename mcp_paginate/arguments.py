@@ -9,8 +9,9 @@ nothing below re-validates them. Library callers build the models directly::
 `parse_arguments` is as strict as the models (unknown fields, fields of another pagination mode,
 wrong types are refused) and says what is wrong in one line naming the field and what it
 accepts, since that line is all an assistant sees of it. It reads arguments the way hosts send
-them: ``""`` or null for an optional argument means it is absent, and an object or array sent as
-JSON text (as some hosts do) is read as that object or array.
+them: ``""`` or null for an optional argument means it is absent (an argument, not a field
+inside one), and an object or array sent as JSON text (as some hosts do) is read as that object
+or array.
 """
 
 from __future__ import annotations
@@ -96,6 +97,12 @@ def parse_arguments(model: type[Arguments], raw: Mapping[str, Any] | None, tool:
         if not _admits_text(annotation):
             value = _read_json_text(value)
         if value is None or value == "":
+            if name == "cursor" and value == "" and not {"source", "request"} & set(arguments):
+                # Nothing else to start from: the caller meant a cursor, and it is empty.
+                raise InputError(
+                    "cursor '' is not one this server minted: pass the cursor or next_cursor of an "
+                    "earlier result, or source=... (see list_sources) to start"
+                )
             continue  # absent
         models = _models_in(annotation)
         data[name] = _checked(value, models, name) if models else value
@@ -140,8 +147,9 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
 
 
 def _checked(value: Any, models: list[type[BaseModel]], path: str) -> Any:
-    """``value`` with its ``""`` fields left out (absent), after refusing fields its model does
-    not take; for a union tagged by ``mode``, the model of the mode given."""
+    """``value``, after refusing the fields its model does not take (for a union tagged by
+    ``mode``, the model of the mode given), down through its nested models. Inside an argument
+    ``""`` is a value like any other: an ad-hoc ``method: ""`` is refused, not taken for GET."""
     if not isinstance(value, dict):
         return value  # not an object: pydantic names the type expected
     model = models[0]
@@ -161,8 +169,6 @@ def _checked(value: Any, models: list[type[BaseModel]], path: str) -> Any:
         _refuse_unknown(unknown, list(fields), owner=taker, what="field", at=path)
     checked = {}
     for name, item in value.items():
-        if item == "":
-            continue
         nested = _models_in(fields[name].annotation)
         checked[name] = _checked(item, nested, f"{path}.{name}") if nested else item
     return checked

@@ -307,9 +307,8 @@ def test_empty_strings_and_nulls_are_absent_and_json_text_is_read() -> None:
             "params": '{"owner": "me"}',
             "pagination": {
                 "mode": "offset",
-                "next_offset": "",
                 "limit_param": None,
-                "offset_param": {"in": "query", "name": "o", "template": ""},
+                "offset_param": {"in": "query", "name": "o"},
             },
         },
         "fetch_all",
@@ -318,8 +317,11 @@ def test_empty_strings_and_nulls_are_absent_and_json_text_is_read() -> None:
     assert parsed.fields == ["id"] and parsed.params == {"owner": "me"}
     assert parsed.pagination is not None
     dumped = parsed.pagination.model_dump(by_alias=True)
-    assert dumped["next_offset"] is None and dumped["limit_param"] is None  # null keeps its meaning
+    assert dumped["limit_param"] is None  # inside an argument, null keeps its meaning: not sent
     assert dumped["offset_param"] == {"in": "query", "name": "o", "template": None}
+    # Inside an argument "" is a value: an empty method is refused, not taken for GET.
+    with pytest.raises(InputError, match="request.method: method '' is not allowed"):
+        parse_arguments(PagingArguments, {"request": {"url": "http://h/x", "method": ""}}, "list_page")
     # A string argument is never read as JSON: it is the text given.
     assert parse_arguments(PagingArguments, {"cursor": "[1]"}, "list_page").cursor == "[1]"
 
@@ -328,3 +330,9 @@ def test_a_tool_without_arguments_refuses_any() -> None:
     assert parse_arguments(NoArguments, {}, "list_sources") == NoArguments()
     with pytest.raises(InputError, match="unknown argument 'verbose'; list_sources takes no arguments"):
         parse_arguments(NoArguments, {"verbose": True}, "list_sources")
+
+
+def test_an_empty_cursor_with_nothing_else_is_refused_as_a_cursor() -> None:
+    with pytest.raises(InputError, match=r"^cursor '' is not one this server minted: pass the cursor"):
+        parse_arguments(PagingArguments, {"cursor": "", "page_size": 5}, "list_page")
+    assert parse_arguments(PagingArguments, {"source": "x", "cursor": ""}, "list_page").cursor is None
