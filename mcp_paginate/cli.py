@@ -10,6 +10,7 @@ import argparse
 import gc
 import ipaddress
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ def _store_url(args: argparse.Namespace) -> str:
 def cmd_serve(args: argparse.Namespace) -> int:
     from mcp_paginate.server import create_server
 
+    _plain_logging()
     config = _load(args)
     server = create_server(config, _store_url(args))
     _settle_heap()
@@ -61,6 +63,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     run_http(server, config, store_url=_store_url(args), host=args.host, port=args.port)
     return 0
+
+
+class _OneLine(logging.Formatter):
+    """``time level logger: message``, a traceback folded onto the same line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(record).replace("\n", " | ")
+
+
+def _plain_logging() -> None:
+    """One plain line per event on stderr, which a host's MCP log file keeps searchable. Set
+    before the server is built: the SDK's own setup (boxed rich output) then leaves it alone."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
 
 
 def _is_loopback(host: str) -> bool:

@@ -1,37 +1,48 @@
 """MCP wiring: the only module that imports ``mcp``.
 
-`create_server` builds an `MCPServer` whose lifespan opens one `AppContext`, and
-registers `list_sources`, `list_page`, `fetch_all` and the results resource. Our
-errors become `ToolError`s here (the only text an assistant sees of a failure),
-redacted and with what to do next.
+`create_server` builds an `MCPServer` whose lifespan opens one `AppContext`, and registers the
+tools (`list_sources`, `list_page`, `fetch_all`: module-level functions here, each a summary
+helper away from its result), the results resource and the prompts. A tool's raw arguments are
+validated once, here, into its arguments model (`mcp_paginate.arguments`); its input schema is
+plain JSON Schema (`mcp_paginate.wire_schema`). Our errors become `ToolError`s here (the only
+text an assistant sees of a failure), redacted and with what to do next.
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import httpx2
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.mcpserver.prompts import Prompt
 from mcp.server.mcpserver.tools import Tool
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
+from mcp.types import (
+    CallToolResult,
+    Completion,
+    CompletionArgument,
+    CompletionContext,
+    PromptReference,
+    ResourceTemplateReference,
+    TextContent,
+    ToolAnnotations,
+)
+from pydantic import BaseModel, model_validator
 
-from mcp_paginate import __version__
+from mcp_paginate import __version__, prompts
 from mcp_paginate import tools as core
 from mcp_paginate.app import AppContext, open_app
-from mcp_paginate.arguments import FetchAllArguments, PagingArguments
+from mcp_paginate.arguments import FetchAllArguments, NoArguments, PagingArguments, parse_arguments
 from mcp_paginate.config import AppConfig
 from mcp_paginate.errors import PaginateError, UpstreamStatusError
-from mcp_paginate.paginators import Pagination
-from mcp_paginate.sessions import AdHocRequest
+from mcp_paginate.wire_schema import InputSchemas, output_schema
 
 __all__ = ["create_server"]
 
@@ -51,55 +62,7 @@ READ_ONLY = ToolAnnotations(
     read_only_hint=True, open_world_hint=True, idempotent_hint=True, destructive_hint=False
 )
 
-SourceArg = Annotated[
-    str | None,
-    Field(
-        description="Name of a configured source from list_sources, e.g. 'alloy'. Omit when passing cursor."
-    ),
-]
-ParamsArg = Annotated[
-    dict[str, Any] | None,
-    Field(
-        description="Values for the source's params, e.g. {'connector': 'hubspot', 'action': 'listContacts'}."
-    ),
-]
-RequestArg = Annotated[
-    AdHocRequest | None,
-    Field(
-        description=(
-            "Ad-hoc request instead of a source: {url, method, headers, query, body, records}; method is "
-            "GET (default), POST or QUERY. Only hosts in the server's allowed_hosts "
-            "(see list_sources.ad_hoc) can be reached."
-        )
-    ),
-]
-PaginationArg = Annotated[
-    Pagination | None,
-    Field(
-        description=(
-            "How the API paginates, chosen by 'mode'. offset: {mode:'offset', limit_param, offset_param, "
-            "next_offset, has_more, total}; page: {mode:'page', page_param, size_param, start_page, "
-            "total_pages}; "
-            "cursor: {mode:'cursor', next:{body:'meta.next_token'} or {header:'X-Next'} or {link:'next'} or "
-            "{last_record:'id'}, cursor_param:{in:'query', name:'cursor'} or {in:'url'}}; none: one page; "
-            "auto: detect from the first response. Defaults to the source's, or auto for ad-hoc requests."
-        )
-    ),
-]
-CursorArg = Annotated[
-    str | None,
-    Field(description="cursor or next_cursor from an earlier result: re-reads or continues that session."),
-]
-PageSizeArg = Annotated[
-    int | None,
-    Field(
-        ge=1, description="Records per request; above the source's max_page_size it is clamped (with a note)."
-    ),
-]
-FieldsArg = Annotated[
-    list[str] | None,
-    Field(description="Keep only these (dotted) fields of each record, e.g. ['id', 'name', 'owner.email']."),
-]
+Arguments = TypeVar("Arguments", bound=BaseModel)
 
 
 def create_server(
@@ -119,191 +82,181 @@ def create_server(
         async with open_app(config, store_url, environ=environ, transport=transport) as app:
             yield app
 
-    async def list_sources(ctx: Context[AppContext, Any]) -> Annotated[CallToolResult, core.SourcesResult]:
-        """List the API sources this server can page through: name, description, params (required or
-        not), pagination mode and max page size; and whether ad-hoc requests are allowed, to which hosts.
-
-        Example: list_sources() -> {"sources": [{"name": "alloy", "params": [...]}], "ad_hoc": {...}}
-        """
-        _check_arguments(ctx, "list_sources", accepted)
-        result = await core.list_sources(_app(ctx))
-        names = ", ".join(source.name for source in result.sources) or "none configured"
-        ad_hoc = (
-            f"ad-hoc requests allowed to {', '.join(result.ad_hoc.hosts)}"
-            if result.ad_hoc.allowed
-            else "ad-hoc requests disabled"
-        )
-        return _respond(f"{len(result.sources)} sources: {names} · {ad_hoc}", result)
-
-    async def list_page(
-        ctx: Context[AppContext, Any],
-        source: SourceArg = None,
-        params: ParamsArg = None,
-        request: RequestArg = None,
-        pagination: PaginationArg = None,
-        cursor: CursorArg = None,
-        page_size: PageSizeArg = None,
-        fields: FieldsArg = None,
-    ) -> Annotated[CallToolResult, core.ListPageResult]:
-        """Read one page of records. Start with source (+params) or request; continue with
-        cursor=next_cursor from the previous result until next_cursor is null. Passing the same cursor
-        twice returns the same page, so a retried call never skips or repeats records.
-
-        Example: list_page(source="alloy", params={"connector": "hubspot", "action": "listContacts"},
-        page_size=50), then list_page(cursor="<next_cursor>").
-        """
-        _check_arguments(ctx, "list_page", accepted)
-        app = _app(ctx)
-        result = await _call(
-            app,
-            core.list_page(
-                app,
-                PagingArguments(
-                    source=source,
-                    params=params,
-                    request=request,
-                    pagination=pagination,
-                    cursor=cursor,
-                    page_size=page_size,
-                    fields=fields,
-                ),
-                owner=_caller(ctx),
-            ),
-        )
-        more = "more available — pass next_cursor to continue" if result.has_more else "no more pages"
-        total = f" of {result.total}" if result.total is not None else ""
-        summary = (
-            f"Page {result.page.number} · {result.page.size} records "
-            f"({result.seen.records}{total} so far) · {more}"
-        )
-        return _respond(summary, result)
-
-    async def fetch_all(
-        ctx: Context[AppContext, Any],
-        source: SourceArg = None,
-        params: ParamsArg = None,
-        request: RequestArg = None,
-        pagination: PaginationArg = None,
-        cursor: Annotated[
-            str | None, Field(description="next_cursor of an earlier result: resume draining from there.")
-        ] = None,
-        page_size: PageSizeArg = None,
-        fields: FieldsArg = None,
-        max_records: Annotated[
-            int | None, Field(ge=1, description="Stop after this many records (server ceiling applies).")
-        ] = None,
-        max_pages: Annotated[int | None, Field(ge=1, description="Stop after this many pages.")] = None,
-        dedupe_key: Annotated[
-            str | None,
-            Field(
-                description="Dotted field identifying a record, e.g. 'id'; records already seen are dropped."
-            ),
-        ] = None,
-    ) -> Annotated[CallToolResult, core.FetchAllResult]:
-        """Fetch every page (from the start, or from cursor) and return the records: as many inline as
-        fit, all of them in the MCP resource results_uri. Reports progress; stops at max_records /
-        max_pages; on an error it keeps what it fetched and returns next_cursor to resume from.
-
-        Example: fetch_all(source="alloy", params={"connector": "hubspot", "action": "listContacts"},
-        fields=["id", "email"]) -> {"count": 237, "complete": true, "results_uri": "mcp-paginate://results/…"}
-        """
-        _check_arguments(ctx, "fetch_all", accepted)
-        app = _app(ctx)
-
-        sent: int | None = None  # the count last reported
-        sent_at = 0.0
-        latest: tuple[int, int | None, str] | None = None
-
-        async def progress(count: int, total: int | None, message: str) -> None:
-            # The first page at once, then at most one update per PROGRESS_INTERVAL: a host gains
-            # nothing from a notification per page, and both ends pay for each one.
-            nonlocal sent, sent_at, latest
-            latest = (count, total, message)
-            now = time.monotonic()
-            if sent is None or now - sent_at >= PROGRESS_INTERVAL:
-                sent, sent_at = count, now
-                await ctx.report_progress(count, total, message)
-
-        result = await _call(
-            app,
-            core.fetch_all(
-                app,
-                FetchAllArguments(
-                    source=source,
-                    params=params,
-                    request=request,
-                    pagination=pagination,
-                    cursor=cursor,
-                    page_size=page_size,
-                    fields=fields,
-                    max_records=max_records,
-                    max_pages=max_pages,
-                    dedupe_key=dedupe_key,
-                ),
-                owner=_caller(ctx),
-                progress=progress,
-            ),
-        )
-        if latest is not None and latest[0] != sent:
-            await ctx.report_progress(*latest)  # the last count, whenever it came
-        state = "complete" if result.complete else f"stopped ({result.stop_reason})"
-        summary = (
-            f"Fetched {result.count} records in {result.pages} pages · {state} · {result.returned} inline, "
-            f"all at {result.results_uri}"
-        )
-        if result.error:
-            summary += f" · error: {result.error}"
-            if result.next_cursor:
-                summary += " · resume with next_cursor"
-        return _respond(summary, result)
-
     # Hosts that honour it (Claude Code) keep results up to this size inline instead of spilling
     # them to a file; the inline budget plus the result's metadata fits under it.
     large_results = {"anthropic/maxResultSizeChars": min(500_000, config.server.max_inline_chars + 20_000)}
-    tools = [
-        _read_only_tool(list_sources, "List sources"),
-        _read_only_tool(list_page, "Read one page", meta=large_results),
-        _read_only_tool(fetch_all, "Fetch all pages", meta=large_results),
-    ]
-    # The arguments each tool takes, for its _check_arguments (the tools read it when called).
-    accepted = {tool.name: tuple(tool.parameters["properties"]) for tool in tools}
-
+    schemas = InputSchemas()  # one per tool list: each field described once in it
     server: MCPServer[AppContext] = MCPServer(
         "mcp-paginate",
         title="mcp-paginate",
         instructions=INSTRUCTIONS,
         version=__version__,
         lifespan=lifespan,
-        tools=tools,
+        tools=[
+            _tool(list_sources, NoArguments, "List sources", schemas),
+            _tool(list_page, PagingArguments, "Read one page", schemas, meta=large_results),
+            _tool(fetch_all, FetchAllArguments, "Fetch all pages", schemas, meta=large_results),
+        ],
     )
-
-    @server.resource(
+    server.resource(
         "mcp-paginate://results/{results_id}",
         name="fetch_all results",
         description="Every record a fetch_all stored, as JSON {id, count, complete, records}.",
         mime_type="application/json",
-    )
-    async def results(results_id: str, ctx: Context[AppContext, Any]) -> str:
-        return await _read(ctx, results_id, None)
-
-    @server.resource(
+    )(results)
+    server.resource(
         "mcp-paginate://results/{results_id}/{chunk}",
         name="fetch_all results, one chunk",
         description="One stored page (chunk N, from 0) of a fetch_all result, as JSON.",
         mime_type="application/json",
-    )
-    async def results_chunk(results_id: str, chunk: str, ctx: Context[AppContext, Any]) -> str:
-        if not chunk.isdigit():
-            raise ResourceError("chunk must be a number: mcp-paginate://results/{id}/{chunk}")
-        return await _read(ctx, results_id, int(chunk))
-
+    )(results_chunk)
+    for prompt in prompts.PROMPTS:
+        server.add_prompt(Prompt.from_function(prompt, description=inspect.cleandoc(prompt.__doc__ or "")))
+    server.completion()(_SourceNames(config))  # type: ignore[no-untyped-call]  # the SDK's decorator
     return server
 
 
-def _read_only_tool(function: Callable[..., Any], title: str, *, meta: dict[str, Any] | None = None) -> Tool:
+# --------------------------------------------------------------------------------------------
+# The tools. Each takes the arguments as the host sent them (see `_tool`) and validates them
+# once into its arguments model.
+# --------------------------------------------------------------------------------------------
+
+
+async def list_sources(
+    ctx: Context[AppContext, Any], arguments: dict[str, Any]
+) -> Annotated[CallToolResult, core.SourcesResult]:
+    """List the API sources: name, description, params (required or not), pagination mode, max
+    page size; and the hosts ad-hoc requests may reach.
+
+    Example: list_sources() -> {"sources": [{"name": "alloy", "params": [...]}], "ad_hoc": {...}}
+    """
+    app = _app(ctx)
+    _parse(app, NoArguments, arguments, "list_sources")
+    result = await core.list_sources(app)
+    return _respond(_sources_summary(result), result)
+
+
+async def list_page(
+    ctx: Context[AppContext, Any], arguments: dict[str, Any]
+) -> Annotated[CallToolResult, core.ListPageResult]:
+    """Read one page of records. Start with source (+params) or request; continue with
+    cursor=next_cursor until next_cursor is null. The same cursor twice gives the same page, so a
+    retry never skips or repeats records.
+
+    Example: list_page(source="alloy", params={"connector": "hubspot"}), then
+    list_page(cursor="<next_cursor>").
+    """
+    app = _app(ctx)
+    args = _parse(app, PagingArguments, arguments, "list_page")
+    result = await _call(app, core.list_page(app, args, owner=_caller(ctx)))
+    return _respond(_page_summary(result), result)
+
+
+async def fetch_all(
+    ctx: Context[AppContext, Any], arguments: dict[str, Any]
+) -> Annotated[CallToolResult, core.FetchAllResult]:
+    """Fetch every page (from the start, or from cursor): as many records inline as fit, all in
+    the MCP resource results_uri. Stops at max_records/max_pages; on an error it keeps what it
+    fetched and returns next_cursor to resume from.
+
+    Example: fetch_all(source="alloy", fields=["id", "email"]) -> {"count": 237, "complete": true,
+    "results_uri": "mcp-paginate://results/…"}
+    """
+    app = _app(ctx)
+    args = _parse(app, FetchAllArguments, arguments, "fetch_all")
+    progress = _Progress(ctx)
+    result = await _call(app, core.fetch_all(app, args, owner=_caller(ctx), progress=progress))
+    await progress.finish()
+    return _respond(_fetch_summary(result), result)
+
+
+# --------------------------------------------------------------------------------------------
+# What each result says in one line, for hosts that show only text
+# --------------------------------------------------------------------------------------------
+
+
+def _sources_summary(result: core.SourcesResult) -> str:
+    names = ", ".join(source.name for source in result.sources) or "none configured"
+    ad_hoc = (
+        f"ad-hoc requests allowed to {', '.join(result.ad_hoc.hosts)}"
+        if result.ad_hoc.allowed
+        else "ad-hoc requests disabled"
+    )
+    return f"{len(result.sources)} sources: {names} · {ad_hoc}"
+
+
+def _page_summary(result: core.ListPageResult) -> str:
+    more = "more available — pass next_cursor to continue" if result.has_more else "no more pages"
+    total = f" of {result.total}" if result.total is not None else ""
+    seen = f"({result.seen.records}{total} so far)"
+    return f"Page {result.page.number} · {result.page.size} records {seen} · {more}"
+
+
+def _fetch_summary(result: core.FetchAllResult) -> str:
+    state = "complete" if result.complete else f"stopped ({result.stop_reason})"
+    summary = (
+        f"Fetched {result.count} records in {result.pages} pages · {state} · {result.returned} inline, "
+        f"all at {result.results_uri}"
+    )
+    if result.error:
+        summary += f" · error: {result.error}"
+        if result.next_cursor:
+            summary += " · resume with next_cursor"
+    return summary
+
+
+class _Progress:
+    """fetch_all's progress notifications: the first page at once, then at most one per
+    PROGRESS_INTERVAL (a host gains nothing from one per page, and both ends pay for each),
+    and `finish` sends the last count whenever it came."""
+
+    def __init__(self, ctx: Context[AppContext, Any]) -> None:
+        self.ctx = ctx
+        self.sent: int | None = None  # the count last reported
+        self.sent_at = 0.0
+        self.latest: tuple[int, int | None, str] | None = None
+
+    async def __call__(self, count: int, total: int | None, message: str) -> None:
+        self.latest = (count, total, message)
+        now = time.monotonic()
+        if self.sent is None or now - self.sent_at >= PROGRESS_INTERVAL:
+            self.sent, self.sent_at = count, now
+            await self.ctx.report_progress(count, total, message)
+
+    async def finish(self) -> None:
+        if self.latest is not None and self.latest[0] != self.sent:
+            await self.ctx.report_progress(*self.latest)
+
+
+# --------------------------------------------------------------------------------------------
+# Registration: tools whose arguments reach them raw, resources, completion
+# --------------------------------------------------------------------------------------------
+
+
+class _RawArguments(ArgModelBase):
+    """A call's arguments as the host sent them, handed whole to the tool (as ``arguments``) for
+    `parse_arguments`: the SDK's own argument model would answer a wrong type with a pydantic
+    dump, and drop an unknown argument silently (a misspelt max_record=5 would drain it all)."""
+
+    arguments: dict[str, Any]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whole(cls, data: Any) -> Any:
+        return {"arguments": data}
+
+
+def _tool(
+    function: Callable[..., Any],
+    model: type[BaseModel],
+    title: str,
+    schemas: InputSchemas,
+    *,
+    meta: dict[str, Any] | None = None,
+) -> Tool:
     """``function`` as a read-only tool described by its docstring (without the source-code
-    indentation), whose input schema admits only its own arguments (``additionalProperties:
-    false``; the function refuses others with `_check_arguments`)."""
+    indentation), taking ``model``'s arguments: the plain input schema of ``model`` (which admits
+    no other arguments), the arguments passed raw, and a flat output schema."""
     tool = Tool.from_function(
         function,
         title=title,
@@ -311,36 +264,48 @@ def _read_only_tool(function: Callable[..., Any], title: str, *, meta: dict[str,
         annotations=READ_ONLY,
         meta=meta,
     )
-    return tool.model_copy(update={"parameters": {**tool.parameters, "additionalProperties": False}})
+    flat = output_schema(tool.fn_metadata.output_schema or {})
+    metadata = tool.fn_metadata.model_copy(update={"arg_model": _RawArguments, "output_schema": flat})
+    return tool.model_copy(update={"parameters": schemas.of(tool.name, model), "fn_metadata": metadata})
 
 
-def _check_arguments(ctx: Context[AppContext, Any], tool: str, accepted: Mapping[str, Sequence[str]]) -> None:
-    """Refuse arguments ``tool`` does not take, suggesting the closest name it does. The SDK's
-    argument model drops unknown arguments silently, so a misspelt ``max_record=5`` would
-    drain the whole source; the raw arguments of the request are checked here instead.
-
-    Raises:
-        ToolError: an argument that is not among ``accepted[tool]``.
-    """
+def _parse(app: AppContext, model: type[Arguments], arguments: dict[str, Any], tool: str) -> Arguments:
     try:
-        params = ctx.request_context.params or {}
-    except ValueError:  # called in-process, outside any request: no raw arguments to check
-        return
-    arguments = params.get("arguments")
-    known = accepted[tool]
-    unknown = [name for name in arguments if name not in known] if isinstance(arguments, Mapping) else []
-    if not unknown:
-        return
-    takes = f"{tool} takes: {', '.join(known)}" if known else f"{tool} takes no arguments"
-    guesses = {name: difflib.get_close_matches(name, known, n=1) for name in unknown}
-    if len(unknown) == 1:
-        name = unknown[0]
-        guess = f"; did you mean {guesses[name][0]!r}? " if guesses[name] else "; "
-        raise ToolError(f"unknown argument {name!r}{guess}{takes}")
-    named = [
-        f"{name!r} (did you mean {guesses[name][0]!r}?)" if guesses[name] else repr(name) for name in unknown
-    ]
-    raise ToolError(f"unknown arguments {', '.join(named[:-1])} and {named[-1]}; {takes}")
+        return parse_arguments(model, arguments, tool)
+    except PaginateError as exc:
+        raise ToolError(app.redactor.redact(str(exc))) from None
+
+
+class _SourceNames:
+    """Completion of the prompts' ``source`` argument: the configured names starting with what
+    the user typed."""
+
+    def __init__(self, config: AppConfig) -> None:
+        self.names = sorted(config.sources)
+        self.prompts = {prompt.__name__ for prompt in prompts.PROMPTS}
+
+    async def __call__(
+        self,
+        ref: PromptReference | ResourceTemplateReference,
+        argument: CompletionArgument,
+        context: CompletionContext | None,
+    ) -> Completion | None:
+        if not isinstance(ref, PromptReference) or ref.name not in self.prompts:
+            return None
+        if argument.name != prompts.SOURCE_ARGUMENT:
+            return None
+        typed = argument.value.lower()
+        return Completion(values=[name for name in self.names if name.lower().startswith(typed)][:100])
+
+
+async def results(results_id: str, ctx: Context[AppContext, Any]) -> str:
+    return await _read(ctx, results_id, None)
+
+
+async def results_chunk(results_id: str, chunk: str, ctx: Context[AppContext, Any]) -> str:
+    if not chunk.isdigit():
+        raise ResourceError("chunk must be a number: mcp-paginate://results/{id}/{chunk}")
+    return await _read(ctx, results_id, int(chunk))
 
 
 def _app(ctx: Context[AppContext, Any]) -> AppContext:

@@ -74,10 +74,7 @@ class AdHocRequest(BaseModel):
     url: str = Field(description="Absolute http(s) URL of the first page, on an allowed host.")
     method: AdHocMethod = Field(
         default="GET",
-        description=(
-            "HTTP method: GET, POST (list or search endpoints that take a JSON body) or QUERY. "
-            "Nothing that changes data: these tools are read-only."
-        ),
+        description=("GET, POST (a JSON body) or QUERY; nothing that changes data."),
     )
     headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers.")
     query: dict[str, str | int | float | bool] = Field(default_factory=dict, description="Query parameters.")

@@ -6,16 +6,13 @@ them directly. Results are pydantic models, which become the tools' output schem
 
 from __future__ import annotations
 
-import copy
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import anyio
-from pydantic import BaseModel, Field, GetJsonSchemaHandler, WithJsonSchema
-from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from mcp_paginate.app import AppContext
 from mcp_paginate.arguments import FetchAllArguments, PagingArguments
@@ -44,46 +41,6 @@ __all__ = [
 RESULTS_URI = "mcp-paginate://results/{id}"
 
 
-class _FlatSchema(BaseModel):
-    """A result model whose JSON schema (the tool's outputSchema) is flat: nested models inlined
-    instead of ``$ref``-ed, ``X | None`` as ``"type": [X, "null"]`` instead of an ``anyOf``, no
-    titles. Every client validates every result against it, and a validator resolving
-    references and trying branches costs more than the checks themselves (Python's jsonschema
-    takes about twice as long); a host that shows the schema reads less."""
-
-    @classmethod
-    def __get_pydantic_json_schema__(
-        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        schema = handler.resolve_ref_schema(handler(core_schema))
-        flat = _flattened(schema, handler.resolve_ref_schema)
-        schema.clear()
-        schema.update(flat)
-        return schema
-
-
-def _flattened(node: Any, resolve: Callable[[JsonSchemaValue], JsonSchemaValue]) -> Any:
-    if isinstance(node, list):
-        return [_flattened(item, resolve) for item in node]
-    if not isinstance(node, dict):
-        return node
-    if "$ref" in node:
-        target = copy.deepcopy(resolve({"$ref": node["$ref"]}))
-        return _flattened({**target, **{k: v for k, v in node.items() if k != "$ref"}}, resolve)
-    flat = {
-        key: value if key in {"default", "const", "enum", "examples"} else _flattened(value, resolve)
-        for key, value in node.items()
-        if key != "title"
-    }
-    branches = flat.get("anyOf")
-    if isinstance(branches, list) and len(branches) == 2 and {"type": "null"} in branches:
-        other = next(branch for branch in branches if branch != {"type": "null"})
-        if isinstance(other.get("type"), str):
-            del flat["anyOf"]
-            flat = {**other, **flat, "type": [other["type"], "null"]}
-    return flat
-
-
 class ParamInfo(BaseModel):
     name: str
     description: str
@@ -103,7 +60,7 @@ class AdHocInfo(BaseModel):
     hosts: list[str] = Field(description="Hosts an ad-hoc request.url may reach.")
 
 
-class SourcesResult(_FlatSchema):
+class SourcesResult(BaseModel):
     sources: list[SourceInfo]
     ad_hoc: AdHocInfo
 
@@ -126,7 +83,7 @@ Records = Annotated[
 ]
 
 
-class ListPageResult(_FlatSchema):
+class ListPageResult(BaseModel):
     records: Records
     page: PageInfo
     has_more: bool = Field(description="True if next_cursor leads to more records.")
@@ -140,7 +97,7 @@ class ListPageResult(_FlatSchema):
     notes: list[str] = Field(default_factory=list)
 
 
-class FetchAllResult(_FlatSchema):
+class FetchAllResult(BaseModel):
     records: Annotated[
         list[Any],
         WithJsonSchema(

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mcp_paginate.sample_api import SampleAPI
+from mcp_paginate.sample import SampleAPI
 
 
 def test_fetch_into_a_pipe_closed_early_exits_0_without_a_traceback(tmp_path: Path) -> None:

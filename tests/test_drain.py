@@ -15,7 +15,6 @@ from typing import Any
 
 import anyio
 import pytest
-from mcp_paginate.sample_api import FaultPlan, SampleAPI
 
 from mcp_paginate import tools
 from mcp_paginate.app import AppContext, open_app
@@ -24,6 +23,7 @@ from mcp_paginate.drain import Drain, DrainState, JsonLinesSink, Limits, Sink, S
 from mcp_paginate.engine import Engine
 from mcp_paginate.errors import PaginateError
 from mcp_paginate.inline import json_text
+from mcp_paginate.sample import FaultPlan, SampleAPI
 from tests.support import ALL_IDS, ALLOY_ENV, sample_config
 
 HANG_GUARD = 30

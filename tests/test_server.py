@@ -13,12 +13,13 @@ import jsonschema
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
+from mcp.types import PromptReference
 
 from mcp_paginate.config import AppConfig
 from mcp_paginate.sample import SampleAPI
 from mcp_paginate.server import PROGRESS_INTERVAL, create_server
 from tests.conftest import structured
-from tests.support import ALL_IDS
+from tests.support import ALL_IDS, sample_sources
 
 LIST_PAGE_FIELDS = {"records", "page", "has_more", "total", "cursor", "next_cursor", "seen", "notes"}
 FETCH_ALL_FIELDS = {
@@ -97,24 +98,29 @@ async def test_output_schemas_are_flat_and_still_strict(client: Client) -> None:
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("name", ["list_page", "fetch_all"])
-async def test_input_schemas_teach_the_modes_and_the_cursor(client: Client, name: str) -> None:
-    schema = (await tool(client, name)).input_schema
-    properties = schema["properties"]
-    assert {"source", "params", "request", "pagination", "cursor", "page_size", "fields"} <= set(properties)
-    pagination_help = properties["pagination"]["description"]
-    for mode in ("offset", "page", "cursor", "none", "auto"):
-        assert mode in pagination_help
+async def test_input_schemas_teach_the_modes_and_the_cursor(client: Client) -> None:
+    list_page = (await tool(client, "list_page")).input_schema
+    fetch_all = (await tool(client, "fetch_all")).input_schema
+    shared = {"source", "params", "request", "pagination", "cursor", "page_size", "fields"}
+    assert shared <= set(list_page["properties"]) and shared <= set(fetch_all["properties"])
+    properties = list_page["properties"]
     assert "next_cursor" in properties["cursor"]["description"]
     assert "clamp" in properties["page_size"]["description"]
     assert "dotted" in properties["fields"]["description"]
-    # The modes themselves are typed in the schema, discriminated on mode.
-    text = json.dumps(schema)
-    for model in ("OffsetPagination", "PagePagination", "CursorPagination", "NoPagination", "AutoPagination"):
-        assert model in text
-    assert "last_record" in text and "stop_condition" in text and "start_page" in text
-    if name == "fetch_all":
-        assert {"max_records", "max_pages", "dedupe_key"} <= set(properties)
+    # The modes are typed in the schema: one object, its mode an enum saying which fields apply.
+    pagination = properties["pagination"]
+    assert pagination["type"] == "object" and pagination["required"] == ["mode"]
+    mode = pagination["properties"]["mode"]
+    assert mode["enum"] == ["offset", "page", "cursor", "none", "auto"]
+    for name in mode["enum"]:
+        assert f"{name}: " in mode["description"]
+    assert "last_record" in pagination["properties"]["next"]["properties"]
+    assert {"stop_condition", "start_page", "limit_param", "cursor_param"} <= set(pagination["properties"])
+    # fetch_all takes them alike and says so instead of repeating them; its own are described.
+    assert fetch_all["properties"]["pagination"] == {"type": "object", "description": "As in list_page."}
+    assert "next_cursor" in fetch_all["properties"]["cursor"]["description"]
+    for name in ("max_records", "max_pages", "dedupe_key"):
+        assert fetch_all["properties"][name]["description"], name
 
 
 @pytest.mark.anyio
@@ -573,3 +579,52 @@ async def test_a_stop_condition_reads_the_items_field_not_the_dict_method(client
     )
     assert [record["id"] for record in drained["records"]] == ALL_IDS
     assert drained["complete"] is True and drained["pages"] == 6
+
+
+# --------------------------------------------------------------------------------------------
+# Prompts
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_prompts_are_listed_with_their_arguments(client: Client) -> None:
+    listed = {prompt.name: prompt for prompt in (await client.list_prompts()).prompts}
+    assert set(listed) == {"browse_source", "export_source", "answer_from_results"}
+    for prompt in listed.values():
+        assert prompt.description and "\n    " not in prompt.description
+        for argument in prompt.arguments or []:
+            assert argument.description, f"{prompt.name}.{argument.name}"
+    required = {argument.name for argument in listed["browse_source"].arguments or [] if argument.required}
+    assert required == {"source"}
+
+
+@pytest.mark.anyio
+async def test_a_prompt_tells_the_assistant_which_tools_to_call_with_what(client: Client) -> None:
+    browse = await client.get_prompt(
+        "browse_source", {"source": "offset_total", "params": '{"owner": "me"}', "fields": "id, name"}
+    )
+    text = browse.messages[0].content.text
+    assert browse.messages[0].role == "user"
+    assert "list_page with source='offset_total', params={\"owner\": \"me\"}, fields=['id', 'name']" in text
+    assert "cursor=<next_cursor>" in text
+    export = (await client.get_prompt("export_source", {"source": "pages_total"})).messages[0].content.text
+    assert "fetch_all with source='pages_total'." in export and "results_uri" in export
+    answer = await client.get_prompt(
+        "answer_from_results", {"results_uri": "mcp-paginate://results/abc", "question": "How many are open?"}
+    )
+    text = answer.messages[0].content.text
+    assert "How many are open?" in text and "read_results" in text and "mcp-paginate://results/abc/0" in text
+
+
+@pytest.mark.anyio
+async def test_the_source_argument_of_a_prompt_completes_with_configured_names(client: Client) -> None:
+    for prompt in ("browse_source", "export_source"):
+        reference = PromptReference(type="ref/prompt", name=prompt)
+        found = await client.complete(reference, {"name": "source", "value": "pages"})
+        assert found.completion.values == ["pages_capped", "pages_total"]
+        everything = await client.complete(reference, {"name": "source", "value": ""})
+        assert everything.completion.values == sorted(sample_sources("x"))  # what list_sources lists
+    other = await client.complete(
+        PromptReference(type="ref/prompt", name="answer_from_results"), {"name": "question", "value": "x"}
+    )
+    assert other.completion.values == []

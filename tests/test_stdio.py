@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -395,3 +396,78 @@ def test_the_stdio_module_imports_where_there_is_no_fcntl() -> None:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+LOG_LINE = re.compile(
+    r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+: \S.*"
+)
+
+
+def test_serve_logs_one_plain_line_per_event_and_answers_bad_arguments_in_one_line(
+    tmp_path: Path, sample_api: SampleAPI
+) -> None:
+    config = write_config(tmp_path, sample_api.url)
+    calls = [
+        {"source": "nope"},
+        {"source": "offset_total", "page_size": "many"},
+        {"source": "offset_total", "pagination": {"mode": "cursor", "start_page": 2}},
+        {"source": "offset_total", "cursor": "", "fields": "", "page_size": 5},  # "" is absent
+    ]
+    wire = [
+        {
+            "jsonrpc": "2.0",
+            "id": 0,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"},
+            },
+        },
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+    ] + [
+        {
+            "jsonrpc": "2.0",
+            "id": n,
+            "method": "tools/call",
+            "params": {"name": "list_page", "arguments": arguments},
+        }
+        for n, arguments in enumerate(calls, start=1)
+    ]
+    with subprocess.Popen(
+        [console_script(), "serve", "--config", str(config), "--store", "memory://"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=child_env(tmp_path),
+    ) as server:
+        assert server.stdin is not None and server.stdout is not None and server.stderr is not None
+        killer = threading.Timer(60, server.kill)  # a hung server fails the test instead of hanging it
+        killer.start()
+        try:
+            server.stdin.write("".join(json.dumps(message) + "\n" for message in wire).encode())
+            server.stdin.flush()
+            replies = {
+                reply["id"]: reply for reply in (json.loads(server.stdout.readline()) for _ in wire[1:])
+            }
+            server.stdin.close()
+            assert server.wait(timeout=60) == 0
+            stderr = server.stderr.read().decode()
+        finally:
+            killer.cancel()
+            server.kill()
+    errors = [replies[n]["result"] for n in (1, 2, 3)]
+    assert all(result["isError"] for result in errors)
+    texts = [result["content"][0]["text"] for result in errors]
+    assert "unknown source 'nope'" in texts[0]
+    assert texts[1].endswith("page_size must be an integer, not a string")
+    assert "pagination.start_page is not a field of mode 'cursor'" in texts[2]
+    for text in texts:
+        assert "\n" not in text and "pydantic" not in text and "validation error" not in text
+    page = replies[4]["result"]
+    assert not page["isError"] and [r["id"] for r in page["structuredContent"]["records"]] == ALL_IDS[:5]
+    lines = stderr.splitlines()
+    assert lines, "the server logged nothing"
+    for line in lines:
+        assert LOG_LINE.fullmatch(line), line
+    assert any("Tool 'list_page' failed" in line and "nope" in line for line in lines), stderr

@@ -11,7 +11,6 @@ from typing import Any
 
 import anyio
 import pytest
-from mcp_paginate.sample_api import FaultPlan, SampleAPI
 
 from mcp_paginate import tools
 from mcp_paginate.app import AppContext, open_app
@@ -19,6 +18,7 @@ from mcp_paginate.arguments import PagingArguments
 from mcp_paginate.config import AppConfig
 from mcp_paginate.engine import Engine, Page
 from mcp_paginate.paginators import AutoPagination
+from mcp_paginate.sample import FaultPlan, SampleAPI
 from mcp_paginate.streaming import page_stream
 from tests.support import ALL_IDS, ALLOY_ENV, sample_sources
 

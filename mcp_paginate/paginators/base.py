@@ -58,26 +58,19 @@ class RequestOption(BaseModel):
     in_: Literal["query", "header", "body", "url", "path"] = Field(
         alias="in",
         description=(
-            "query: a URL query parameter; header: an HTTP header; body: a dotted path into the JSON "
-            "body (e.g. 'input.offset'); path: fills the {name} placeholder in the URL's path, "
-            "percent-encoded, e.g. url '.../items/page/{page}' with {in='path', name='page'} (the query "
-            "string is kept); url: the value is a URL or path that replaces the request URL "
-            "(next-links, cursor mode only)."
+            "query parameter; header; body: dotted path into the JSON body ('input.offset'); path: "
+            "fills the URL's {name} placeholder; url: the value replaces the URL (next-links, cursor mode)."
         ),
     )
     name: str | None = Field(
         default=None,
-        description=(
-            "Parameter, header or dotted body path name; with in='path', the placeholder's name "
-            "('page' for '{page}'). Not used with in='url'."
-        ),
+        description=("Parameter, header or body path name, or the path placeholder; not with in='url'."),
     )
     template: str | None = Field(
         default=None,
         description=(
-            "Optional sandboxed Jinja template for the value, e.g. '{{ offset }},{{ page_size }}' for "
-            "APIs that want 'limit=<offset>,<limit>'. Variables: value (this option's), page_size, and "
-            "offset (offset mode), page and offset (page mode) or cursor and offset (cursor mode)."
+            "Jinja for the value, e.g. '{{ offset }},{{ page_size }}'; variables: value, page_size, "
+            "offset, page, cursor."
         ),
     )
 
@@ -354,9 +347,8 @@ def check_signal(value: Signal) -> Signal:
 
 
 HAS_MORE_RULE = (
-    "Read as: true, a non-zero number (a next page number), a non-empty text (a URL, a token, 'true') "
-    "or a non-empty object or list means more records; null, absent, false, 0, an empty text, list or "
-    "object, or the text 'false', 'no', 'none', 'null' or '0' means no more."
+    "True, non-zero, or non-empty text/list/object means more; null, absent, false, 0, empty or "
+    "'false'/'no'/'none'/'null'/'0' means no more."
 )
 
 _NO_MORE_TEXT = frozenset({"", "false", "0", "no", "none", "null"})
@@ -435,17 +427,14 @@ class StopRules(BaseModel):
     has_more: HasMore = Field(
         default=None,
         description=(
-            f"Where the API says whether more records exist: {_SIGNAL_DOC}, e.g. 'pagination.hasMore', "
-            f"'next' or {{header: 'X-Pagination', path: 'next_page'}}. {HAS_MORE_RULE}"
+            f"Whether more records exist: {_SIGNAL_DOC}, e.g. 'pagination.hasMore'. {HAS_MORE_RULE}"
         ),
     )
     stop_condition: str | None = Field(
         default=None,
         description=(
-            "Sandboxed Jinja expression; paging stops when it renders true. Variables: response, headers, "
-            "last_records, last_page_size, page_number, records_so_far. A key that does not exist is an "
-            "error: read optional ones with .get('key'), 'is defined' or | default(none). Filters include "
-            "fromjson (headers['X-Pagination'] | fromjson). Example: '{{ response.more_results is false }}'."
+            "Jinja; stops paging when true. Variables: response, headers, last_records, last_page_size, "
+            "page_number, records_so_far; a missing key is an error (use .get); filter fromjson."
         ),
     )
 

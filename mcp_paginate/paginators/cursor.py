@@ -45,10 +45,7 @@ class NextCursor(BaseModel):
     )
     path: str | None = Field(
         default=None,
-        description=(
-            "With header only: JMESPath into the header's JSON value, e.g. {header: 'X-Pagination', "
-            "path: 'next_page'} for flask-smorest."
-        ),
+        description=("With header: JMESPath into the header's JSON, e.g. 'next_page'."),
     )
     link: str | None = Field(
         default=None, description="Relation in the RFC 8288 Link header, usually 'next' (next URL)."
@@ -60,13 +57,8 @@ class NextCursor(BaseModel):
     template: str | None = Field(
         default=None,
         description=(
-            "Sandboxed Jinja template rendering the cursor, e.g. \"{{ last_records[-1]['key'] }}\"; "
-            "variables: response, headers, last_records, last_page_size, page_number, records_so_far. "
-            "A null or false value, or an empty object or list, renders empty; a key that does not exist "
-            "is an error (read optional ones with .get('key') or | default(none)); an item past the end "
-            "of a list is no value. When the whole renders empty, {}, [], None or null, or every {{ }} "
-            'value in it is empty ("p-{{ response.next }}" over a null next), there is no next cursor '
-            "and paging ends."
+            "Jinja rendering the cursor, e.g. \"{{ last_records[-1]['key'] }}\" (variables as in "
+            "stop_condition); empty, {}, [], None or null means no next cursor."
         ),
     )
 
@@ -129,10 +121,7 @@ class CursorPagination(StopRules):
     next: NextCursor = Field(description="Where the next cursor comes from (exactly one of its fields).")
     cursor_param: RequestOption = Field(
         default=RequestOption.model_validate({"in": "query", "name": "cursor"}),
-        description=(
-            "Where the cursor goes; {in='url'} when the cursor is the next page's URL; with in='path', "
-            "the first request (no cursor yet) leaves its placeholder empty."
-        ),
+        description=("Where the cursor goes; {in='url'} when it is the next page's URL."),
     )
     start_cursor: str | None = Field(default=None, description="Cursor for the first request, if any.")
 

@@ -55,17 +55,11 @@ class OffsetPagination(StopRules):
     start_offset: int = Field(default=0, ge=0, description="Offset of the first request.")
     next_offset: NextOffset = Field(
         default=None,
-        description=(
-            "A server-given next offset: JMESPath into the body, e.g. 'pagination.nextOffset', or "
-            "{header: NAME} / {header: NAME, path: JMESPath into the header's JSON}."
-        ),
+        description=("A server-given next offset (like has_more), e.g. 'pagination.nextOffset'."),
     )
     total: Total = Field(
         default=None,
-        description=(
-            "The total record count: JMESPath into the body, e.g. 'total', or {header: 'X-Total-Count'}, "
-            "or {header: 'X-Pagination', path: 'total'} for a header carrying JSON."
-        ),
+        description=("Total record count (like has_more), e.g. 'total' or {header: 'X-Total-Count'}."),
     )
 
     @field_validator("next_offset", "total")

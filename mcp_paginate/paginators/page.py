@@ -45,18 +45,11 @@ class PagePagination(StopRules):
     start_page: int = Field(default=1, ge=0, description="Number of the first page: 1 for most APIs, or 0.")
     total: Total = Field(
         default=None,
-        description=(
-            "The total record count: JMESPath into the body, e.g. 'meta.total', or "
-            "{header: 'X-Total-Count'}, "
-            "or {header: 'X-Pagination', path: 'total'} for a header carrying JSON."
-        ),
+        description=("Total record count (like has_more), e.g. 'meta.total' or {header: 'X-Total-Count'}."),
     )
     total_pages: TotalPages = Field(
         default=None,
-        description=(
-            "The total page count: JMESPath into the body, e.g. 'meta.total_pages', or "
-            "{header: 'X-Pagination', path: 'total_pages'} for a header carrying JSON."
-        ),
+        description=("Total page count (like has_more), e.g. 'meta.total_pages'."),
     )
 
     @field_validator("total", "total_pages")
