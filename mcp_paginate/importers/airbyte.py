@@ -16,10 +16,14 @@ Example::
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from jinja2 import TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from mcp_paginate.errors import InputError
 from mcp_paginate.importers.airbyte_paging import (
@@ -28,7 +32,7 @@ from mcp_paginate.importers.airbyte_paging import (
     token_placement,
     translate_paginator,
 )
-from mcp_paginate.importers.jinja_reading import chain_of, expression_of, split_blocks
+from mcp_paginate.importers.jinja_reading import chain_of, expression_of, split_blocks, variables_of
 from mcp_paginate.importers.manifest import ManifestStream, load_manifest, manifest_streams
 
 __all__ = ["ImportResult", "ImportedSource", "SkippedStream", "import_manifest", "translate_stream"]
@@ -38,6 +42,7 @@ _NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]+")
 _PARTITION_ROOTS = {"stream_partition", "stream_slice"}
 _INCREMENTAL_ROOTS = {"stream_interval", "stream_state"}
 _JSON_DECODERS = {None, "JsonDecoder"}
+_CONSTANT = ImmutableSandboxedEnvironment()
 _AUTH_PREFERENCE = (
     "BearerAuthenticator",
     "ApiKeyAuthenticator",
@@ -72,6 +77,8 @@ class ImportResult:
     manifest: str
     sources: list[ImportedSource] = field(default_factory=list)
     skipped: list[SkippedStream] = field(default_factory=list)
+    order: list[str] = field(default_factory=list)
+    """Every stream's source name, imported or not, in the manifest's order."""
 
     @property
     def complete(self) -> bool:
@@ -104,6 +111,7 @@ def import_manifest(
     used: set[str] = set()
     for stream in found:
         name = _unique_name(stream, used)
+        result.order.append(name)
         try:
             result.sources.append(translate_stream(stream, name, prefix=prefix, manifest=manifest))
         except Untranslatable as exc:
@@ -137,10 +145,13 @@ def translate_stream(
             f"retriever {kind} ({'Python code' if kind.startswith('Custom') else 'async jobs'})"
         )
     requester = retriever.get("requester") or {}
-    if requester.get("type", "HttpRequester") != "HttpRequester":
-        raise Untranslatable(f"requester {requester.get('type')} (Python code)")
     _check_decoders(retriever, requester)
     work = _Stream(prefix=prefix, manifest=manifest)
+    if requester.get("type", "HttpRequester") != "HttpRequester":
+        work.omitted.append(
+            f"requester {requester.get('class_name') or requester.get('type')} (Python code): only its "
+            "URL, values, auth and paginator are imported; what its code adds to requests is not"
+        )
     table: dict[str, Any] = {"description": f"Airbyte stream {stream.name!r}"}
     table["url"] = work.url(requester)
     method = str(requester.get("http_method") or "GET").upper()
@@ -283,30 +294,57 @@ class _Stream:
     # -- parts of the request ----------------------------------------------------------------
 
     def url(self, requester: Mapping[str, Any]) -> str:
-        base = requester.get("url_base") or requester.get("url") or ""
-        path = requester.get("path") if requester.get("url_base") else requester.get("path")
+        base, path = requester.get("url_base"), requester.get("path")
+        if not base:
+            base = requester.get("url")
         if not isinstance(base, str) or not base:
             raise Untranslatable("the requester has no url_base or url")
-        joined = base
-        if isinstance(path, str) and path and path != base:
-            joined = (
-                path
-                if path.startswith(("http://", "https://"))
-                else base.rstrip("/") + "/" + path.lstrip("/")
-            )
-        url = self.text(joined, "url", in_url=True)
-        if "{" + "url}" in url or not re.match(r"(https?://|\$\{)", url):
-            raise Untranslatable(f"the URL {joined!r} is not known before a run")
-        return str(url)
+        head = self._url_base(base)
+        if not isinstance(path, str) or not path or path == base:
+            return head
+        if path.startswith(("http://", "https://")):
+            return self._url_base(path)
+        return head.rstrip("/") + "/" + self._url_path(path).lstrip("/")
+
+    def _url_base(self, base: str) -> str:
+        """A base URL; one that Airbyte computes (a choice over the config) is an ``${ENV}``."""
+        pieces = split_blocks(base)
+        computed = any(piece.startswith(("{{", "{%")) and _simple_chain(piece) is None for piece in pieces)
+        if computed:
+            variable = self.env_name("url_base")
+            self._say(f"${{{variable}}} is the base URL Airbyte computes as {base!r}")
+            return "${" + variable + "}"
+        translated = str(self.text(base, "url", in_url=True))
+        if not re.match(r"(https?://|\$\{)", translated):
+            raise Untranslatable(f"the URL {base!r} has no scheme")
+        return translated
+
+    def _url_path(self, path: str) -> str:
+        """A URL path; each part Airbyte computes is a required param."""
+        out = []
+        for piece in split_blocks(path):
+            if not piece.startswith(("{{", "{%")):
+                out.append(piece)
+            elif _simple_chain(piece) is not None:
+                out.append(str(self.text(piece, "path")))
+            else:
+                found = re.findall(r"\[\s*['\"](\w+)['\"]\s*\]|\.get\(\s*['\"](\w+)['\"]|\.(\w+)\b", piece)
+                keys = [next(part for part in match if part) for match in found]
+                name = self._param(
+                    (keys[-1] if keys else "path_part",),
+                    f"Airbyte computes this part of the URL as: {piece}",
+                    None,
+                )
+                self._say(f"param {name!r} stands for the URL part Airbyte computes as {piece!r}")
+                out.append("{" + name + "}")
+        return "".join(out)
 
     def request_values(self, requester: Mapping[str, Any], table: dict[str, Any]) -> dict[str, Any] | None:
         """query/headers/body into table; returns the request option a value over the page token
         amounts to, if one does."""
         placed: dict[str, Any] | None = None
         for key, where in (("request_parameters", "query"), ("request_headers", "header")):
-            values = requester.get(key)
-            if isinstance(values, str):
-                raise Untranslatable(f"{key} given as one template ({values[:60]!r})")
+            values = _literal_mapping(requester.get(key), key)
             kept: dict[str, Any] = {}
             for name, value in (values or {}).items():
                 if isinstance(value, str) and "next_page_token" in value:
@@ -502,6 +540,35 @@ class _Stream:
                 body = body.setdefault(part, {})
             body[last] = placeholder
         self._say(f"param {param!r} is sent as {translated['in']} {translated['name']!r} ({description})")
+
+
+def _literal_mapping(values: Any, key: str) -> Any:
+    """request_parameters written as one string: a constant one (``'{}'``, ``"{{ {'a': 'b'} }}"``)
+    is the mapping Airbyte reads it as; one over run-time values cannot be translated."""
+    if not isinstance(values, str):
+        return values
+    if variables_of(values):
+        raise Untranslatable(f"{key} given as one template over run-time values ({values[:60]!r})")
+    try:
+        rendered = _CONSTANT.from_string(values).render() if "{{" in values else values
+        parsed = ast.literal_eval(rendered.strip())
+    except (ValueError, SyntaxError, TemplateError):
+        raise Untranslatable(f"{key} given as one string that is not a mapping ({values[:60]!r})") from None
+    if not isinstance(parsed, dict):
+        raise Untranslatable(f"{key} given as one string that is not a mapping ({values[:60]!r})")
+    return parsed
+
+
+def _simple_chain(block: str) -> Any:
+    """The chain a ``{{ }}`` block reads when it is a plain config/partition/window path."""
+    chain = chain_of(expression_of(block))
+    if (
+        chain is None
+        or not chain.keys
+        or chain.root not in {"config", *_PARTITION_ROOTS, *_INCREMENTAL_ROOTS}
+    ):
+        return None
+    return chain
 
 
 def _rank(kind: Any) -> int:

@@ -41,6 +41,14 @@ _TOKEN_READ = re.compile(
     r"next_page_token\s*(?:\[\s*['\"]next_page_token['\"]\s*\]|\.next_page_token|"
     r"\.get\(\s*['\"]next_page_token['\"]\s*\))"
 )
+# Airbyte replaces headers['link'] (lower case) with the parsed Link dict; any other spelling
+# ('Link') still reads the raw header text, as ours does.
+_PARSED_LINK = re.compile(r"headers\s*(\[\s*['\"]link['\"]|\.get\(\s*['\"]link['\"]|\.link\b)")
+# '{"after": "' + response.a.b + '"}' if response.a.b else "": a JSON object around one value.
+_JSON_OBJECT_CURSOR = re.compile(
+    r"""\{\{\s*'\{"(?P<key>\w+)":\s*"'\s*\+\s*(?P<path>[\w.\[\]'"]+)\s*\+\s*'"\}'"""
+    r"""(?:\s*if\s+(?P=path)\s+else\s+(?:""|''))?\s*\}\}"""
+)
 _CURSOR_VARIABLES = {"response", "headers", "last_record", "last_page_size"}
 
 
@@ -90,8 +98,15 @@ def translate_paginator(
         table = {"mode": "cursor", "next": None, "cursor_param": token}
         if size_option is not None:
             table["size_param"] = size_option
-        next_cursor, stop = _cursor(strategy, comments)
+        next_cursor, stop, nested = _cursor(strategy, comments)
         table["next"] = next_cursor
+        if nested is not None:
+            if token.get("in") != "body":
+                raise Untranslatable("cursor template builds a JSON object sent outside a JSON body")
+            table["cursor_param"] = {**token, "name": f"{token['name']}.{nested}"}
+            comments.append(
+                f"Airbyte's cursor is the object {{{nested!r}: cursor}}: sent as body {token['name']}.{nested}"
+            )
         if stop is not None:
             table["stop_condition"] = stop
     elif kind == "CustomPaginationStrategy":
@@ -163,19 +178,27 @@ def request_option(option: Mapping[str, Any], what: str) -> dict[str, Any] | Non
     raise Untranslatable(f"{what} inject_into {where!r} is not one Airbyte documents")
 
 
-def _cursor(strategy: Mapping[str, Any], comments: list[str]) -> tuple[dict[str, Any], str | None]:
+def _cursor(
+    strategy: Mapping[str, Any], comments: list[str]
+) -> tuple[dict[str, Any], str | None, str | None]:
+    """(next, stop condition, key) for a CursorPagination; key when Airbyte's cursor is a JSON
+    object ``{key: value}`` built as text, which we send as the body's ``option.key``."""
     value = strategy.get("cursor_value")
     if not isinstance(value, str) or not value.strip():
         raise Untranslatable("CursorPagination without a cursor_value")
     stop = strategy.get("stop_condition")
     stop = stop if isinstance(stop, str) and stop.strip() else None
+    nested = None
+    built = _JSON_OBJECT_CURSOR.fullmatch(value.strip())
+    if built is not None:
+        value, nested = "{{ " + built.group("path") + " }}", built.group("key")
     next_cursor = _structured_cursor(value)
     if next_cursor is None:
         next_cursor = {"template": _cursor_template(value)}
     if stop is not None and _redundant_stop(stop, next_cursor):
         comments.append(f"dropped stop_condition {stop!r}: a missing next cursor ends paging anyway")
         stop = None
-    return next_cursor, None if stop is None else _stop_condition(stop)
+    return next_cursor, None if stop is None else _stop_condition(stop), nested
 
 
 def _structured_cursor(value: str) -> dict[str, Any] | None:
@@ -188,7 +211,7 @@ def _structured_cursor(value: str) -> dict[str, Any] | None:
         return {"last_record": jmespath_of(chain.keys)}
     if chain.root == "headers":
         first = str(chain.keys[0])
-        if first.lower() != "link":
+        if first != "link":
             return {"header": first} if len(chain.keys) == 1 else None
         if len(chain.keys) == 3 and chain.keys[2] == "url":
             return {"link": str(chain.keys[1])}
@@ -222,7 +245,7 @@ def _check_template(text: str, what: str) -> None:
     for block in split_blocks(text):
         if not block.startswith(("{{", "{%")):
             continue
-        if re.search(r"headers\s*(\[\s*['\"]link['\"]|\.get\(\s*['\"]link['\"]|\.link\b)", block, re.I):
+        if _PARSED_LINK.search(block):
             raise Untranslatable(f"{what} reads Airbyte's parsed Link dict (headers['link'])")
     for name in _filters_used(text):
         if name not in _STANDARD_FILTERS:
@@ -241,9 +264,7 @@ def _filters_used(text: str) -> set[str]:
 def _redundant_stop(stop: str, next_cursor: dict[str, Any]) -> bool:
     """A stop condition that only says "no next link/cursor", which ends paging by itself."""
     if "link" in next_cursor:
-        return bool(re.search(r"headers\s*(\[\s*['\"]link['\"]|\.get\(\s*['\"]link['\"])", stop, re.I)) and (
-            variables_of(stop) == {"headers"}
-        )
+        return bool(_PARSED_LINK.search(stop)) and variables_of(stop) == {"headers"}
     if "body" not in next_cursor:
         return False
     expression = expression_of(stop)
@@ -257,7 +278,7 @@ def _redundant_stop(stop: str, next_cursor: dict[str, Any]) -> bool:
 
 
 def _stop_condition(stop: str) -> str:
-    if re.search(r"headers\s*(\[\s*['\"]link['\"]|\.get\(\s*['\"]link['\"]|\.link\b)", stop, re.I):
+    if _PARSED_LINK.search(stop):
         raise Untranslatable("stop_condition reads Airbyte's parsed Link dict (headers['link'])")
     variables = variables_of(stop)
     if "config" in variables:

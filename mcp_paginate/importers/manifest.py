@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
-from jinja2 import TemplateError, meta
+from jinja2 import StrictUndefined, TemplateError, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from mcp_paginate.errors import InputError
@@ -93,7 +93,7 @@ _CUSTOM_TYPES: Mapping[str, str] = {
     "SimpleRetriever.partition_router": "CustomPartitionRouter",
 }
 
-_PARAMETER_ONLY = ImmutableSandboxedEnvironment()
+_PARAMETER_ONLY = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
 _EXPRESSION = re.compile(r"{{|{%")
 
 
@@ -126,6 +126,7 @@ def load_manifest(text: str, where: str = "the manifest") -> dict[str, Any]:
     config_overrides = data.get("config_overrides")  # copied as written, as the CDK does
     if config_overrides is not None:
         resolved["config_overrides"] = copy.deepcopy(config_overrides)
+    resolved.setdefault("type", "DeclarativeSource")
     return substitute_parameters(propagate("", resolved, {}))
 
 
