@@ -2,9 +2,9 @@
 
 | Airbyte | ours |
 |---|---|
-| ``OffsetIncrement`` | ``mode = "offset"``, ``offset_param`` / ``limit_param`` from the token / size options |
+| ``OffsetIncrement`` | ``mode = "offset"``, ``offset_param`` / ``limit_param`` from the two options |
 | ``PageIncrement`` | ``mode = "page"``, ``start_page = start_from_page`` |
-| ``CursorPagination`` | ``mode = "cursor"``; the cursor as ``{body}``, ``{header}``, ``{link}``, ``{last_record}``, else a template |
+| ``CursorPagination`` | ``mode = "cursor"``; ``next = {body/header/link/last_record}``, else a template |
 | ``RequestOption`` | ``{in = "query"/"header"/"body", name}`` (``field_path`` as a dotted body name) |
 | ``RequestPath`` | ``cursor_param = {in = "url"}`` |
 | a requester value ``{{ next_page_token['next_page_token'] }}`` | the option where it sits |
@@ -84,6 +84,12 @@ def translate_paginator(
         raise Untranslatable(f"paginator {paginator.get('type')} (Python code)")
     strategy = paginator.get("pagination_strategy") or {}
     kind = strategy.get("type")
+    if kind == "CustomPaginationStrategy":
+        raise Untranslatable(
+            f"CustomPaginationStrategy {strategy.get('class_name', '')} (Python code)".strip()
+        )
+    if kind not in ("OffsetIncrement", "PageIncrement", "CursorPagination"):
+        raise Untranslatable(f"pagination strategy {kind!r} is not one Airbyte documents")
     token = _token_option(paginator.get("page_token_option"), placed_by_template, kind)
     size_option = _size_option(paginator.get("page_size_option"), comments)
     page_size = size_of(strategy.get("page_size"), "page_size")
@@ -94,7 +100,7 @@ def translate_paginator(
         table = {"mode": "page", "page_param": _not_url(token, kind)}
         table["size_param"] = size_option if size_option is not None else False
         table["start_page"] = int(strategy.get("start_from_page") or 0)
-    elif kind == "CursorPagination":
+    else:
         table = {"mode": "cursor", "next": None, "cursor_param": token}
         if size_option is not None:
             table["size_param"] = size_option
@@ -104,17 +110,10 @@ def translate_paginator(
             if token.get("in") != "body":
                 raise Untranslatable("cursor template builds a JSON object sent outside a JSON body")
             table["cursor_param"] = {**token, "name": f"{token['name']}.{nested}"}
-            comments.append(
-                f"Airbyte's cursor is the object {{{nested!r}: cursor}}: sent as body {token['name']}.{nested}"
-            )
+            name = f"{token['name']}.{nested}"
+            comments.append(f"Airbyte's cursor is the object {{{nested!r}: cursor}}: sent as body {name}")
         if stop is not None:
             table["stop_condition"] = stop
-    elif kind == "CustomPaginationStrategy":
-        raise Untranslatable(
-            f"CustomPaginationStrategy {strategy.get('class_name', '')} (Python code)".strip()
-        )
-    else:
-        raise Untranslatable(f"pagination strategy {kind!r} is not one Airbyte documents")
     if page_size is not None:
         table["page_size"] = page_size
     return table
@@ -268,12 +267,11 @@ def _redundant_stop(stop: str, next_cursor: dict[str, Any]) -> bool:
     if "body" not in next_cursor:
         return False
     expression = expression_of(stop)
-    if isinstance(expression, nodes.Not):
-        chain = chain_of(expression.node)
-    elif isinstance(expression, nodes.Test) and expression.name in ("none", "undefined"):
-        chain = chain_of(expression.node)
-    else:
+    negation = isinstance(expression, nodes.Not)
+    absence = isinstance(expression, nodes.Test) and expression.name in ("none", "undefined")
+    if not (negation or absence):
         return False
+    chain = chain_of(expression.node)  # type: ignore[union-attr]
     return chain is not None and chain.root == "response" and jmespath_of(chain.keys) == next_cursor["body"]
 
 

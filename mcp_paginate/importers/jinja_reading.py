@@ -97,6 +97,8 @@ def chain_of(node: nodes.Node | None) -> Chain | None:
     keys: list[str | int] = []
     first = True
     while not isinstance(node, nodes.Name):
+        if node is None:
+            return None
         if isinstance(node, nodes.Getattr):
             keys.append(node.attr)
             node = node.node

@@ -127,7 +127,8 @@ def load_manifest(text: str, where: str = "the manifest") -> dict[str, Any]:
     if config_overrides is not None:
         resolved["config_overrides"] = copy.deepcopy(config_overrides)
     resolved.setdefault("type", "DeclarativeSource")
-    return substitute_parameters(propagate("", resolved, {}))
+    substituted: dict[str, Any] = substitute_parameters(propagate("", resolved, {}))
+    return substituted
 
 
 def resolve_references(manifest: dict[str, Any]) -> dict[str, Any]:
