@@ -99,7 +99,8 @@ streams:
         type: DefaultPaginator
         page_token_option: {$ref: "#/definitions/query_option", field_name: page}
         page_size_option: {$ref: "#/definitions/query_option", field_name: size}
-        pagination_strategy: {type: PageIncrement, start_from_page: 0, page_size: 20, inject_on_first_request: true}
+        pagination_strategy:
+          {type: PageIncrement, start_from_page: 0, page_size: 20, inject_on_first_request: true}
   - $ref: "#/definitions/base"
     name: body_cursor
     $parameters: {path: /token, records_field: data}
