@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 from collections import Counter, defaultdict
@@ -181,6 +182,7 @@ def check_connector(
     loaded = _load_each(result, workdir)
     skipped = {stream.name: stream.reason for stream in result.skipped}
     tables = {source.name: source.table for source in result.sources}
+    omitted = {source.name: source.omitted for source in result.sources}
     outcomes: list[tuple[dict[str, Any], dict[str, Any], str | None]] = []
     for (row, cov), name in zip(rows, result.order, strict=True):
         if name in skipped:
@@ -188,6 +190,7 @@ def check_connector(
         elif isinstance(loaded[name], str):
             outcomes.append((row, cov, f"config rejected: {loaded[name]}"))
         else:
+            cov = {**cov, "omitted": omitted[name]}  # what the import says it left out
             outcomes.append((row, cov, _mismatch(row, loaded[name], tables[name])))
     return outcomes
 
@@ -278,6 +281,16 @@ def report(outcomes: list[tuple[dict[str, Any], dict[str, Any], str | None]], ou
         for reason, count in reasons.most_common(25):
             print(f"  {count:>5}  {reason}", file=out)
     partial = sum(1 for _r, _c, failure in expressible if failure is None)
+    left_out = Counter(
+        re.split(r"[:(']", reason, maxsplit=1)[0].strip()
+        for _r, cov, failure in expressible
+        if failure is None
+        for reason in cov.get("omitted", [])
+    )
+    with_notes = sum(1 for _r, cov, failure in expressible if failure is None and cov.get("omitted"))
+    print(f"\nimported with parts not translated: {with_notes} of {partial}; what was left out:", file=out)
+    for reason, count in left_out.most_common(12):
+        print(f"  {count:>5}  {reason}", file=out)
     not_expressible = [(r, f) for r, c, f in outcomes if c.get("paginator_level") == "not_expressible"]
     imported_anyway = sum(1 for _r, failure in not_expressible if failure is None)
     print(
