@@ -1,4 +1,4 @@
-"""The ``mcp-paginate`` command: serve, demo, fetch, sources, sample-api.
+"""The ``mcp-paginate`` command: serve, demo, fetch, sources, sample-api, import.
 
 Errors a user can fix are printed as one clear line on stderr with exit status 2
 (never a traceback); secrets are redacted from everything printed.
@@ -199,6 +199,32 @@ def _add_sample_api(commands: Any) -> None:
     )
     sample.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default 0: a free one)")
     sample.set_defaults(handler=cmd_sample_api)
+def cmd_import(args: argparse.Namespace) -> int:
+    """``import airbyte MANIFEST.yaml``: TOML sources on stdout (or --out); what was not
+    imported on stderr; 0 when everything was, 1 otherwise."""
+    from mcp_paginate.importers import import_manifest, render_toml, summary_lines
+
+    path = Path(args.manifest).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"manifest {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read manifest {path}: {exc}") from None
+    stem = path.parent.name if path.stem == "manifest" else path.stem
+    prefix = stem.removeprefix("source-").replace("-", "_").upper() or "AIRBYTE"
+    result = import_manifest(text, prefix=prefix, streams=args.stream, where=str(path))
+    output = render_toml(result)
+    if args.out:
+        try:
+            Path(args.out).expanduser().write_text(output, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write {args.out}: {exc}") from None
+    else:
+        sys.stdout.write(output)
+    for line in summary_lines(result):
+        print(f"mcp-paginate import: {line}", file=sys.stderr)
+    return 0 if result.complete else 1
 
 
 def _parse_params(pairs: Sequence[str]) -> dict[str, Any]:
@@ -265,6 +291,15 @@ def build_parser() -> argparse.ArgumentParser:
     sources.set_defaults(handler=cmd_sources)
 
     _add_sample_api(commands)
+    importer = commands.add_parser("import", help="TOML sources from another tool's paging config")
+    kinds = importer.add_subparsers(dest="kind", metavar="KIND", required=True)
+    airbyte = kinds.add_parser("airbyte", help="from an Airbyte low-code manifest.yaml")
+    airbyte.add_argument("manifest", metavar="MANIFEST.yaml", help="the connector's manifest.yaml")
+    airbyte.add_argument(
+        "--stream", action="append", metavar="NAME", help="import only this stream (repeatable)"
+    )
+    airbyte.add_argument("--out", metavar="FILE", help="write the TOML here (default: stdout)")
+    airbyte.set_defaults(handler=cmd_import)
     return parser
 
 
