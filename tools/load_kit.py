@@ -28,7 +28,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from tests.redis_server import RedisServer, free_port  # noqa: E402 - the repository root is on the path now
 
-__all__ = ["RedisServer", "free_port"]  # and the names below, for load.py and soak.py
+__all__ = [
+    "PAGE_SIZE",
+    "ROOT",
+    "SAMPLE_API_MODULE",
+    "TOKEN",
+    "CallFailed",
+    "Deployment",
+    "Mcp",
+    "RedisServer",
+    "Service",
+    "Tally",
+    "client_for",
+    "free_port",
+    "page_ours",
+    "start_deployment",
+    "write_config",
+]
 
 SAMPLE_API_MODULE = "mcp_paginate.sample_api"
 PROTOCOL_VERSION = "2026-07-28"
@@ -302,5 +318,13 @@ async def page_ours(endpoints: list[Mcp], index: int, steps: int, tally: Tally) 
 
 
 def client_for(level: int) -> httpx2.AsyncClient:
-    limits = httpx2.Limits(max_connections=None, max_keepalive_connections=max(level, 10))
+    """The load's HTTP client: a connection per concurrent call, idle ones dropped after 2 s.
+
+    uvicorn closes a connection idle for 5 s, httpx2's default expiry; at equal timeouts a call
+    may go out on a connection the server is closing that instant (a ``ReadError``, on either
+    server alike), so the client lets go first.
+    """
+    limits = httpx2.Limits(
+        max_connections=None, max_keepalive_connections=max(level, 10), keepalive_expiry=2.0
+    )
     return httpx2.AsyncClient(limits=limits, timeout=httpx2.Timeout(120.0))
