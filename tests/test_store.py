@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -17,7 +20,7 @@ from mcp_paginate.arguments import PagingArguments
 from mcp_paginate.errors import ConfigError, StoreError
 from mcp_paginate.paginators import OffsetPagination, State
 from mcp_paginate.sessions import ResultsMeta, SessionRecord, new_id
-from mcp_paginate.store import Store, open_store
+from mcp_paginate.store import PageSlot, Store, open_store
 from tests.redis_server import free_port, redis_url  # noqa: F401 - the fixture, requested by name
 
 pytestmark = pytest.mark.anyio
@@ -492,3 +495,198 @@ async def test_a_session_this_version_cannot_read_is_a_cursor_error(tmp_path: Pa
         async with open_app(config, store_url) as app:
             with pytest.raises(CursorError, match="stored by another version"):
                 await list_page(app, PagingArguments(cursor=first.next_cursor))
+
+
+# -- connection pools under load -------------------------------------------------------------------
+
+
+async def _page_through(store: Store, sessions: int, pages: int = 3) -> list[str]:
+    """``sessions`` concurrent callers, each writing a session and reading back its pages; the errors."""
+    errors: list[str] = []
+
+    async def caller() -> None:
+        session = make_session()
+        try:
+            await store.put_session(session)
+            for number in range(pages):
+                await store.add_page(session.id, number, State(offset=10 * number))
+                assert await store.get_page(session.id, number) == State(offset=10 * number)
+        except StoreError as exc:
+            errors.append(str(exc))
+
+    async with anyio.create_task_group() as group:
+        for _ in range(sessions):
+            group.start_soon(caller)
+    return errors
+
+
+@pytest.mark.redis
+async def test_redis_calls_past_the_pool_size_wait_for_a_connection_and_all_succeed(
+    redis_url: str,  # noqa: F811
+) -> None:
+    name = f"pool-{new_id()}"
+    store = open_store(f"{redis_url}?max_connections=3&client_name={name}")
+    try:
+        with anyio.fail_after(30):
+            errors = await _page_through(store, sessions=150)
+        with redis.Redis.from_url(redis_url) as client:
+            opened = [c for c in client.client_list() if c.get("name") == name]
+    finally:
+        await store.aclose()
+    assert errors == []
+    assert 1 <= len(opened) <= 3
+
+
+@pytest.mark.redis
+async def test_redis_wait_for_a_connection_is_bounded_by_pool_timeout(redis_url: str) -> None:  # noqa: F811
+    store = open_store(f"{redis_url}?max_connections=2&pool_timeout=0.2")
+    session = make_session()
+    await store.put_session(session)
+    outcomes: dict[str, float] = {}
+    errors: list[str] = []
+    started = time.monotonic()
+
+    async def read(name: str) -> None:
+        try:
+            assert await store.get_session(session.id) == session
+        except StoreError as exc:
+            errors.append(str(exc))
+        outcomes[name] = time.monotonic() - started
+
+    try:
+        with redis.Redis.from_url(redis_url) as client:
+            client.execute_command("CLIENT", "PAUSE", "1500", "ALL")  # Redis answers no one for 1.5 s
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as group:
+                group.start_soon(read, "first")
+                group.start_soon(read, "second")
+                await anyio.sleep(0.05)  # let both take the two connections before the third asks
+                group.start_soon(read, "third")
+    finally:
+        await store.aclose()
+    assert errors == [
+        f"session store busy at {redis_url}: all 2 connections stayed in use for 0.2 s; retry, or raise "
+        f"max_connections in the --store URL ({redis_url}?max_connections=4)"
+    ]
+    assert outcomes["third"] < 1.2 < outcomes["first"] and outcomes["second"] > 1.2
+
+
+async def test_redis_down_fails_every_queued_caller_fast_with_the_unreachable_error() -> None:
+    port = free_port()
+    store = open_store(f"redis://127.0.0.1:{port}/0?max_connections=2")
+    started = time.monotonic()
+    try:
+        with anyio.fail_after(30):
+            errors = await _page_through(store, sessions=60)
+    finally:
+        await store.aclose()
+    elapsed = time.monotonic() - started
+    # One caller's connection attempt (with its retries) takes about half a second; 60 callers
+    # queued two at a time behind such attempts would take 15 s.
+    assert elapsed < 5, f"queued callers waited for attempts on a dead Redis ({elapsed:.1f} s)"
+    assert (
+        errors
+        == [
+            f"session store unreachable at redis://127.0.0.1:{port}/0: connection refused; "
+            "check the --store URL / that Redis is running"
+        ]
+        * 60
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("redis://127.0.0.1:6379/0?max_connections=0", "max_connections='0': it must be a whole number"),
+        ("redis://127.0.0.1:6379/0?max_connections=2.5", "max_connections='2.5': it must be a whole"),
+        ("redis://127.0.0.1:6379/0?pool_timeout=soon", "pool_timeout='soon': it must be a number of sec"),
+        ("sqlite:///state.db?busy_timeout=-1", "busy_timeout='-1': it must be a number of seconds"),
+        ("sqlite:///state.db?busy_timeout=inf", "busy_timeout='inf'"),
+        ("sqlite:///state.db?journal=off", "unknown sqlite store URL option(s) journal; known: busy_timeout"),
+    ],
+)
+def test_invalid_store_url_options_are_config_errors(url: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        open_store(url)
+
+
+async def test_store_url_options_are_read(tmp_path: Path) -> None:
+    from mcp_paginate.store.redis import RedisStore
+    from mcp_paginate.store.sqlite import SqliteStore
+
+    store = open_store("redis://:pw@127.0.0.1:6379/3?max_connections=200&pool_timeout=2.5")
+    assert isinstance(store, RedisStore)
+    assert (store.max_connections, store.pool_timeout, store.url) == (200, 2.5, "redis://127.0.0.1:6379/3")
+    default = open_store("redis://127.0.0.1:6379/0")
+    assert isinstance(default, RedisStore)
+    assert (default.max_connections, default.pool_timeout) == (64, 10.0)
+    sqlite_store = open_store(f"sqlite:///{tmp_path / 'state.db'}?busy_timeout=2.5")
+    try:
+        assert isinstance(sqlite_store, SqliteStore)
+        assert (sqlite_store.busy_timeout, sqlite_store.url) == (2.5, f"sqlite:///{tmp_path / 'state.db'}")
+        assert (tmp_path / "state.db").exists()
+    finally:
+        await sqlite_store.aclose()
+
+
+_HAMMER = """
+import sys, anyio
+from mcp_paginate.store import open_store
+from tests.test_store import _page_through
+
+async def main() -> None:
+    store = open_store(sys.argv[1])
+    errors = await _page_through(store, sessions=int(sys.argv[2]), pages=4)
+    await store.aclose()
+    print(len(errors), *errors[:3], sep="\\n")
+
+anyio.run(main)
+"""
+
+
+async def test_sqlite_writers_in_several_processes_wait_for_each_other_without_errors(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    await open_store(url).aclose()  # the schema, before the processes race to create it
+    root = Path(__file__).resolve().parent.parent
+    command = [sys.executable, "-c", _HAMMER, url, "150"]
+    with anyio.fail_after(120):
+        async with anyio.create_task_group() as group:
+            done: list[subprocess.CompletedProcess[bytes]] = []
+
+            async def run() -> None:
+                done.append(await anyio.run_process(command, cwd=root, check=False))
+
+            for _ in range(3):
+                group.start_soon(run)
+    for process in done:
+        assert process.returncode == 0, process.stderr.decode()
+        assert process.stdout.decode().strip() == "0", process.stdout.decode()
+    store = open_store(url)
+    try:
+        assert (await store.counts())["sessions"] == 3 * 150
+    finally:
+        await store.aclose()
+
+
+async def test_sqlite_wait_for_another_process_lock_is_bounded_by_busy_timeout(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    store = open_store(f"sqlite:///{path}?busy_timeout=0.3")
+    session = make_session()
+    await store.put_session(session)
+    other = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock and keeps it
+    started = time.monotonic()
+    try:
+        with anyio.fail_after(20), pytest.raises(StoreError) as caught:
+            await store.add_page(session.id, 1, State(offset=10))
+        elapsed = time.monotonic() - started
+        other.execute("COMMIT")
+        assert await store.add_page(session.id, 1, State(offset=10)) == PageSlot(State(offset=10))
+    finally:
+        other.close()
+        await store.aclose()
+    assert 0.3 <= elapsed < 5
+    assert str(caught.value) == (
+        f"session store busy (sqlite:///{path}): another process kept the database locked for 0.3 s; "
+        f"retry, or raise busy_timeout in the --store URL (sqlite:///{path}?busy_timeout=0.6)"
+    )

@@ -9,15 +9,53 @@ from __future__ import annotations
 
 import abc
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import pydantic_core
 
+from mcp_paginate.errors import ConfigError
 from mcp_paginate.paginators import State
 from mcp_paginate.sessions import ResultsMeta, SessionRecord
 
-__all__ = ["PageSlot", "Store", "dump_records", "load_records"]
+__all__ = ["PageSlot", "Store", "dump_records", "load_records", "number_option", "take_options"]
+
+
+def take_options(url: str, names: frozenset[str]) -> tuple[str, dict[str, str]]:
+    """Split a store URL's query options ``names`` off it: ``(url without them, {name: value})``.
+
+    Other query parameters stay in the URL (redis-py reads its own, e.g. ``socket_timeout``).
+    """
+    base, _, query = url.partition("?")
+    taken: dict[str, str] = {}
+    kept: list[tuple[str, str]] = []
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name in names:
+            taken[name] = value
+        else:
+            kept.append((name, value))
+    return (f"{base}?{urlencode(kept)}" if kept else base), taken
+
+
+def number_option(options: dict[str, str], name: str, default: float, *, integer: bool = False) -> float:
+    """A positive number from a store URL's options, or ``default``.
+
+    Raises:
+        ConfigError: not a (whole, if ``integer``) number above zero.
+    """
+    text = options.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text) if integer else float(text)
+    except ValueError:
+        value = -1
+    if not (value > 0 and math.isfinite(value)):
+        kind = "a whole number" if integer else "a number of seconds"
+        raise ConfigError(f"invalid store URL option {name}={text!r}: it must be {kind} above 0")
+    return value
 
 
 def dump_records(records: list[Any]) -> str:

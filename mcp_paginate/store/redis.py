@@ -22,6 +22,16 @@ client's retries on a dropped connection cannot fork state. Redis errors become
 Standalone Redis (or a primary with replicas) only: the scripts touch keys of
 several sessions and the global indexes, which Redis Cluster would refuse.
 
+Connections are opened as the load needs them, up to ``max_connections`` (default 64 per
+server process); past that a call *waits* for a free one, up to ``pool_timeout`` seconds
+(default 10), instead of failing: a burst of concurrent tool calls queues for a few
+milliseconds rather than erroring. Both are store URL options::
+
+    redis://HOST:6379/0?max_connections=128&pool_timeout=5
+
+A Redis that is down still fails a call within about a second: once a call has found it
+unreachable, calls that would queue behind it fail at once (`ConnectionGate`).
+
 Example::
 
     store = RedisStore("redis://127.0.0.1:6379/0")   # no I/O until the first call
@@ -38,7 +48,7 @@ from contextlib import asynccontextmanager, suppress
 from typing import Any
 from urllib.parse import urlsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import EqualJitterBackoff
@@ -49,11 +59,20 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from mcp_paginate.errors import ConfigError, StoreError
 from mcp_paginate.paginators import State
 from mcp_paginate.sessions import ResultsMeta, SessionRecord
-from mcp_paginate.store.base import PageSlot, Store, dump_records, load_records
+from mcp_paginate.store.base import PageSlot, Store, dump_records, load_records, number_option, take_options
+from mcp_paginate.store.gate import ConnectionGate, GateBusy, GateDown
 
-__all__ = ["KEY_PREFIX", "RedisStore"]
+__all__ = ["DEFAULT_MAX_CONNECTIONS", "DEFAULT_POOL_TIMEOUT_SECONDS", "KEY_PREFIX", "RedisStore"]
 
 KEY_PREFIX = "mcp-paginate:"
+
+DEFAULT_MAX_CONNECTIONS = 64
+"""Connections one server process may open to Redis (``?max_connections=``); opened on demand."""
+
+DEFAULT_POOL_TIMEOUT_SECONDS = 10.0
+"""How long a call waits for a free connection when all are in use (``?pool_timeout=``)."""
+
+_POOL_OPTIONS = frozenset({"max_connections", "pool_timeout"})
 
 _ORPHAN_TTL_MS = 24 * 3600 * 1000
 """Expiry of pages or chunks whose session or result set is gone (evicted mid-fetch): never forever."""
@@ -178,7 +197,8 @@ class RedisStore(Store):
 
     def __init__(self, url: str, *, max_sessions: int = 10000, max_results: int = 200) -> None:
         try:
-            parse_url(url)
+            connect_url, options = take_options(url, _POOL_OPTIONS)
+            parse_url(connect_url)
             database = urlsplit(url).path.strip("/")
         except ValueError as exc:
             raise ConfigError(f"invalid redis store URL: {exc}") from None
@@ -187,7 +207,12 @@ class RedisStore(Store):
                 f"invalid redis store URL: the database must be a number, e.g. redis://HOST:6379/0, "
                 f"not {database!r}"
             )
-        self._connect_url = url
+        self.max_connections = int(
+            number_option(options, "max_connections", DEFAULT_MAX_CONNECTIONS, integer=True)
+        )
+        self.pool_timeout = number_option(options, "pool_timeout", DEFAULT_POOL_TIMEOUT_SECONDS)
+        self._connect_url = connect_url
+        self._gate = ConnectionGate(self.max_connections, timeout=self.pool_timeout)
         self.url = _public_url(url)
         self.max_sessions = max_sessions
         self.max_results = max_results
@@ -198,8 +223,12 @@ class RedisStore(Store):
 
     def _redis(self) -> Redis:
         if self._client is None:
-            client = Redis.from_url(
+            # The gate (see _guard) keeps to max_connections calls at once; a blocking pool of the
+            # same size backs it, so a call would wait rather than fail with "Too many connections".
+            pool = BlockingConnectionPool.from_url(
                 self._connect_url,
+                max_connections=self.max_connections,
+                timeout=self.pool_timeout,
                 decode_responses=True,
                 socket_connect_timeout=5.0,
                 socket_timeout=5.0,
@@ -208,6 +237,7 @@ class RedisStore(Store):
                 # that is down should fail the tool call within about a second, not hang it.
                 retry=Retry(EqualJitterBackoff(cap=0.5, base=0.05), retries=3),
             )
+            client = Redis.from_pool(pool)
             self._scripts = {
                 "put_session": client.register_script(_PUT_SESSION),
                 "add_page": client.register_script(_ADD_PAGE),
@@ -220,21 +250,43 @@ class RedisStore(Store):
 
     @asynccontextmanager
     async def _guard(self) -> AsyncIterator[Redis]:
-        """The client, with Redis failures turned into `StoreError`s that say what to check."""
+        """The client, for one command or script: a connection slot is held (waiting for one if
+        all are busy), and Redis failures are turned into `StoreError`s that say what to check."""
         try:
-            yield self._redis()
+            async with self._gate.slot():
+                try:
+                    yield self._redis()
+                except AuthenticationError:
+                    raise
+                except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                    self._gate.failed(_reason(exc))
+                    raise
+                except RedisError:
+                    self._gate.succeeded()  # Redis answered, if with an error
+                    raise
+                self._gate.succeeded()
+        except GateBusy as exc:
+            raise StoreError(
+                f"session store busy at {self.url}: {exc}; retry, or raise max_connections in the "
+                f"--store URL ({self.url}?max_connections={2 * self.max_connections})"
+            ) from None
+        except GateDown as exc:
+            raise StoreError(self._unreachable(str(exc))) from None
         except AuthenticationError as exc:
             raise StoreError(
                 f"session store at {self.url} refused the credentials ({_reason(exc)}); "
                 "check the user and password in the --store URL"
             ) from None
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            raise StoreError(
-                f"session store unreachable at {self.url}: {_reason(exc)}; "
-                "check the --store URL / that Redis is running"
-            ) from None
+            raise StoreError(self._unreachable(_reason(exc))) from None
         except RedisError as exc:
             raise StoreError(f"session store error at {self.url}: {_reason(exc)}") from None
+
+    def _unreachable(self, reason: str) -> str:
+        return (
+            f"session store unreachable at {self.url}: {reason}; "
+            "check the --store URL / that Redis is running"
+        )
 
     async def _script(self, name: str, keys: list[str], args: list[str | int | float]) -> Any:
         async with self._guard():

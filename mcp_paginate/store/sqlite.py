@@ -2,7 +2,9 @@
 
 One connection in WAL mode, used under a lock: on the event loop when SQLite can answer at
 once, from a worker thread when it must wait; several server processes may share the file
-(SQLite's own locking, with a busy timeout). Page
+(SQLite's own locking): a write that finds the file locked by another process waits
+for it, up to ``busy_timeout`` seconds (default 10; ``sqlite:///PATH?busy_timeout=30``),
+then fails with a `StoreError` that says so. Page
 inserts are ``INSERT OR IGNORE`` with a unique (session, position) index, so a race
 between two callers keeps one state per page and still detects loops.
 """
@@ -23,10 +25,12 @@ from mcp_paginate.paginators import State
 from mcp_paginate.sessions import ResultsMeta, SessionRecord
 from mcp_paginate.store.base import PageSlot, Store, dump_records, load_records
 
-__all__ = ["SqliteStore"]
+__all__ = ["DEFAULT_BUSY_TIMEOUT_SECONDS", "SqliteStore"]
 
 _T = TypeVar("_T")
-_BUSY_TIMEOUT_MS = 10_000
+
+DEFAULT_BUSY_TIMEOUT_SECONDS = 10.0
+"""How long a call waits for another process's write lock (``?busy_timeout=``)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -51,15 +55,24 @@ CREATE INDEX IF NOT EXISTS results_expires ON results (expires);
 class SqliteStore(Store):
     """Sessions, pages and results in one SQLite file."""
 
-    def __init__(self, path: Path, *, max_sessions: int = 10000, max_results: int = 200) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_sessions: int = 10000,
+        max_results: int = 200,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT_SECONDS,
+    ) -> None:
         self.url = f"sqlite:///{path}"
         self.max_sessions = max_sessions
         self.max_results = max_results
+        self.busy_timeout = busy_timeout
+        self._busy_timeout_ms = max(1, round(busy_timeout * 1000))
         self._lock = threading.Lock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
-                str(path), check_same_thread=False, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None
+                str(path), check_same_thread=False, timeout=busy_timeout, isolation_level=None
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -91,9 +104,18 @@ class SqliteStore(Store):
 
         def waiting() -> _T:
             with self._lock:
-                self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+                self._db.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
                 try:
                     return function(self._db)
+                except sqlite3.OperationalError as exc:
+                    if not _is_busy(exc):
+                        raise StoreError(f"session store error ({self.url}): {exc}") from exc
+                    _rollback(self._db)
+                    raise StoreError(
+                        f"session store busy ({self.url}): another process kept the database locked "
+                        f"for {self.busy_timeout:g} s; retry, or raise busy_timeout in the --store URL "
+                        f"({self.url}?busy_timeout={2 * self.busy_timeout:g})"
+                    ) from None
                 except sqlite3.Error as exc:
                     raise StoreError(f"session store error ({self.url}): {exc}") from exc
                 finally:
