@@ -92,7 +92,9 @@ def host_mcp_config(
     values) substituted; a variable with no value is left as it is, as the reference code does."""
     base = dict(manifest["server"]["mcp_config"])
     override = base.pop("platform_overrides", {}).get(sys.platform, {})
-    config = {key: override.get(key) or base.get(key) for key in ("command", "args", "env")}
+    command: str = override.get("command") or base["command"]
+    args: list[str] = override.get("args") or base.get("args") or []
+    env: dict[str, str] = override.get("env") or base.get("env") or {}
     options = manifest.get("user_config", {})
     for key, option in options.items():
         assert not (option.get("required") and not user_values.get(key)), f"required {key} missing"
@@ -106,9 +108,9 @@ def host_mcp_config(
         return text
 
     return {
-        "command": substitute(config["command"]),
-        "args": [substitute(arg) for arg in config["args"] or []],
-        "env": {name: substitute(value) for name, value in (config["env"] or {}).items()},
+        "command": substitute(command),
+        "args": [substitute(arg) for arg in args],
+        "env": {name: substitute(value) for name, value in env.items()},
     }
 
 
@@ -209,7 +211,7 @@ def test_bundle_carries_every_module_of_the_package_and_a_pyproject_with_its_dep
 def test_tools_in_the_manifest_are_the_servers_with_their_descriptions(bundle: Path) -> None:
     tools = manifest_of(bundle)["tools"]
     names = [tool["name"] for tool in tools]
-    assert CORE_TOOLS <= set(names) and len(names) == len(set(names))
+    assert set(names) >= CORE_TOOLS and len(names) == len(set(names))
     for tool in tools:
         assert tool["description"] and "\n" not in tool["description"], tool["name"]
     for prompt in manifest_of(bundle)["prompts"]:
@@ -243,6 +245,7 @@ async def _started(config: Mapping[str, Any], env: dict[str, str]) -> tuple[list
         sources = await client.call_tool("list_sources", {})
         assert not sources.is_error, sources.content
         assert isinstance(sources.structured_content, dict)
+        assert client.server_info is not None
         return tools, sources.structured_content, client.server_info.version
 
 
