@@ -1,14 +1,18 @@
-"""Packaging: server.json fits the MCP Registry and agrees with pyproject, the README and the code;
-a built wheel installs into a fresh venv and its console script serves MCP over stdio."""
+"""Packaging: server.json fits the MCP Registry and agrees with pyproject, the README, the code and
+the Claude Desktop bundle (tools/build_bundle.py); a built wheel installs into a fresh venv and its
+console script serves MCP over stdio."""
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import json
 import re
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import anyio
@@ -72,12 +76,25 @@ def pyproject() -> dict[str, Any]:
     return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 
 
-def the_package() -> dict[str, Any]:
-    packages = load_server_json()["packages"]
-    assert len(packages) == 1
+def package_of(registry_type: str) -> dict[str, Any]:
+    """The one package of that registry type in server.json."""
+    packages = [p for p in load_server_json()["packages"] if p["registryType"] == registry_type]
+    assert len(packages) == 1, f"{len(packages)} {registry_type} packages"
     package = packages[0]
     assert isinstance(package, dict)
     return package
+
+
+def the_package() -> dict[str, Any]:
+    return package_of("pypi")
+
+
+def bundle_builder() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("build_bundle", ROOT / "tools" / "build_bundle.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_server_json_has_the_registry_schema_shape() -> None:
@@ -91,23 +108,24 @@ def test_server_json_has_the_registry_schema_shape() -> None:
     assert 1 <= len(data.get("title", "x")) <= 100
     assert data["repository"]["source"] == "github"
     assert data["repository"]["url"].startswith("https://github.com/")
-    package = the_package()
-    assert set(package) <= PACKAGE_FIELDS, set(package) - PACKAGE_FIELDS
-    for required in ("registryType", "transport", "identifier", "version"):
-        assert required in package, required
-    assert not VERSION_RANGE.search(package["version"])
-    for argument in package.get("packageArguments", []):
-        assert set(argument) <= ARGUMENT_FIELDS, set(argument) - ARGUMENT_FIELDS
-        assert argument["type"] in {"positional", "named"}
-        if argument["type"] == "positional":
-            assert "value" in argument or "valueHint" in argument
-    for variable in package["environmentVariables"]:
-        assert set(variable) <= VARIABLE_FIELDS, set(variable) - VARIABLE_FIELDS
-        assert re.fullmatch(r"[A-Z][A-Z0-9_]*", variable["name"])
-        assert isinstance(variable.get("isSecret", False), bool)
-        assert isinstance(variable.get("isRequired", False), bool)
-        assert variable.get("format", "string") in {"string", "number", "boolean", "filepath"}
-        assert all(isinstance(variable[k], str) for k in ("description", "default") if k in variable)
+    assert [package["registryType"] for package in data["packages"]] == ["pypi", "mcpb"]
+    for package in data["packages"]:
+        assert set(package) <= PACKAGE_FIELDS, set(package) - PACKAGE_FIELDS
+        for required in ("registryType", "transport", "identifier", "version"):
+            assert required in package, required
+        assert not VERSION_RANGE.search(package["version"])
+        for argument in package.get("packageArguments", []):
+            assert set(argument) <= ARGUMENT_FIELDS, set(argument) - ARGUMENT_FIELDS
+            assert argument["type"] in {"positional", "named"}
+            if argument["type"] == "positional":
+                assert "value" in argument or "valueHint" in argument
+        for variable in package["environmentVariables"]:
+            assert set(variable) <= VARIABLE_FIELDS, set(variable) - VARIABLE_FIELDS
+            assert re.fullmatch(r"[A-Z][A-Z0-9_]*", variable["name"])
+            assert isinstance(variable.get("isSecret", False), bool)
+            assert isinstance(variable.get("isRequired", False), bool)
+            assert variable.get("format", "string") in {"string", "number", "boolean", "filepath"}
+            assert all(isinstance(variable[k], str) for k in ("description", "default") if k in variable)
 
 
 def test_server_json_names_the_pypi_package_run_with_uvx_over_stdio() -> None:
@@ -127,6 +145,46 @@ def test_server_json_versions_equal_pyproject_version() -> None:
     version = pyproject()["version"]
     assert load_server_json()["version"] == version
     assert the_package()["version"] == version
+    assert package_of("mcpb")["version"] == version
+
+
+def test_server_json_names_the_bundle_of_this_version_on_the_github_release() -> None:
+    version = pyproject()["version"]
+    package = package_of("mcpb")
+    repository = load_server_json()["repository"]["url"]
+    # The registry takes MCPB files from GitHub or GitLab releases, with "mcp" in the URL.
+    assert package["identifier"] == f"{repository}/releases/download/v{version}/mcp-paginate-{version}.mcpb"
+    assert package["transport"] == {"type": "stdio"}
+    assert re.fullmatch(r"[0-9a-f]{64}", package["fileSha256"])
+    assert "runtimeHint" not in package and "registryBaseUrl" not in package
+
+
+def test_server_json_bundle_hash_is_the_built_bundles_when_built() -> None:
+    """`python tools/build_bundle.py` writes the hash; a bundle in dist/ must be the one listed."""
+    version = pyproject()["version"]
+    built = ROOT / "dist" / f"mcp-paginate-{version}.mcpb"
+    if not built.exists():
+        pytest.skip(f"{built.relative_to(ROOT)} is not built (python tools/build_bundle.py)")
+    digest = hashlib.sha256(built.read_bytes()).hexdigest()
+    assert package_of("mcpb")["fileSha256"] == digest, (
+        f"server.json's fileSha256 is not {built.name}'s: run python tools/build_bundle.py"
+    )
+
+
+def test_server_json_bundle_environment_is_the_manifests_user_config() -> None:
+    builder = bundle_builder()
+    variables = {v["name"]: v for v in package_of("mcpb")["environmentVariables"]}
+    assert set(variables) == set(builder.ENVIRONMENT)
+    for name, reference in builder.ENVIRONMENT.items():
+        [key] = re.fullmatch(r"\$\{user_config\.(\w+)\}", reference).groups()  # type: ignore[union-attr]
+        option = builder.USER_CONFIG[key]
+        assert variables[name]["isSecret"] is option.get("sensitive", False), name
+        assert variables[name]["isRequired"] is option.get("required", False), name
+        assert (variables[name].get("format") == "filepath") is (option["type"] == "file"), name
+        assert variables[name]["description"].strip(), name
+    pypi = {v["name"]: v for v in the_package()["environmentVariables"]}
+    for name, variable in variables.items():  # the same server reads them: the same secrecy
+        assert variable["isSecret"] is pypi[name]["isSecret"], name
 
 
 def test_server_json_lists_exactly_the_environment_variables_the_code_reads() -> None:
