@@ -7,6 +7,7 @@ counts the requests it answers, so a test can say how many a drain took.
 from __future__ import annotations
 
 import socket
+import textwrap
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
@@ -207,25 +208,26 @@ class ASGIServer(_ThreadedServer):
 class Style:
     """One pagination style of one framework, as a user would meet it.
 
-    ``source`` is the TOML a user would write under ``[sources.NAME]`` (``@BASE@`` stands for the
-    peer's URL); ``auto_url`` is the bare URL given to an ad-hoc ``auto`` request. A reason in
-    ``configured_xfail`` / ``auto_xfail`` marks a case that fails today (issue 14).
+    ``configured`` is the TOML a user would write for the source (``[sources.peer]`` and its
+    pagination; ``@BASE@`` stands for the peer's URL), or None; ``auto_path`` is the path of the bare URL given to an ad-hoc ``auto``
+    request, or None. A reason in ``configured_xfail`` / ``auto_xfail`` marks a case that fails
+    today (issue 14).
     """
 
     framework: str
     name: str
     peer: str
-    path: str
-    source: str
+    configured: str | None
+    auto_path: str | None
     configured_xfail: str | None = None
     auto_xfail: str | None = None
 
     @property
     def id(self) -> str:
-        return f"{self.peer}-{self.name}"
+        return f"{self.framework}: {self.name}"
 
     def source_toml(self, base_url: str) -> str:
-        return self.source.strip().replace("@BASE@", base_url)
-
-    def auto_url(self, base_url: str) -> str:
-        return base_url + self.path
+        """The source's TOML, with the peer's URL in it."""
+        if self.configured is None:
+            raise ValueError(f"{self.id} has no configured source")
+        return textwrap.dedent(self.configured).strip().replace("@BASE@", base_url)
