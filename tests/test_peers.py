@@ -58,7 +58,9 @@ def assert_drained_exactly(outcome: Outcome, peer: Peer) -> None:
     received = outcome.ids
     assert len(received) == len(set(received)), "a record came twice"
     missing = len(set(peer.expected_ids) - set(received))
-    assert received == peer.expected_ids, f"{len(received)} received, {missing} missing; notes: {outcome.notes}"
+    assert received == peer.expected_ids, (
+        f"{len(received)} received, {missing} missing; notes: {outcome.notes}"
+    )
     assert outcome.complete is True and outcome.stop_reason == "exhausted"
     assert outcome.count == len(peer.expected_ids)
     assert outcome.requests >= outcome.pages >= 1  # every page came from the peer

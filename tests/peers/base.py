@@ -209,9 +209,9 @@ class Style:
     """One pagination style of one framework, as a user would meet it.
 
     ``configured`` is the TOML a user would write for the source (``[sources.peer]`` and its
-    pagination; ``@BASE@`` stands for the peer's URL), or None; ``auto_path`` is the path of the bare URL given to an ad-hoc ``auto``
-    request, or None. A reason in ``configured_xfail`` / ``auto_xfail`` marks a case that fails
-    today (issue 14).
+    pagination; ``@BASE@`` stands for the peer's URL), or None; ``auto_path`` is the path of the
+    bare URL given to an ad-hoc ``auto`` request, or None. A reason in ``configured_xfail`` /
+    ``auto_xfail`` marks a case that fails today (issue 14).
     """
 
     framework: str

@@ -28,7 +28,7 @@ ISSUE_14_TOTAL_COUNT = (
     "issue 14: auto ignores `X-Total-Count: 237` (no Link without _page); 40 of 237 records, complete: true"
 )
 ISSUE_14_FROMJSON = (
-    "issue 14 (deliver 3): no `fromjson` filter yet, so a stop condition cannot read the X-Pagination JSON header"
+    "issue 14 (deliver 3): no `fromjson` filter yet, so a stop condition cannot read the X-Pagination header"
 )
 
 STYLES: list[Style] = [
@@ -247,7 +247,9 @@ STYLES: list[Style] = [
         """,
         "/items",
     ),
-    Style("json-server 1.x", "_page/_per_page in the URL", "json-server-1", None, "/items?_page=1&_per_page=25"),
+    Style(
+        "json-server 1.x", "_page/_per_page in the URL", "json-server-1", None, "/items?_page=1&_per_page=25"
+    ),
 ]
 
 
