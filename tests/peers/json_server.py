@@ -31,7 +31,7 @@ def json_server_missing() -> str | None:
         return "node is not installed"
     for package in LINES.values():
         if not (NODE_DIR / "node_modules" / package / "package.json").is_file():
-            return f"{package} is not installed (npm ci --prefix {NODE_DIR.relative_to(Path.cwd())})"
+            return f"{package} is not installed (npm ci --prefix tests/peers/node)"
     return None
 
 
@@ -51,6 +51,7 @@ class JsonServerPeer:
         self.url = ""
         self._dir: tempfile.TemporaryDirectory[str] | None = None
         self._process: subprocess.Popen[str] | None = None
+        self._log = Path()
 
     @property
     def requests(self) -> int:
@@ -68,14 +69,16 @@ class JsonServerPeer:
         self._dir = tempfile.TemporaryDirectory(prefix="mcp-paginate-json-server-")
         database = Path(self._dir.name) / "db.json"
         database.write_text(json.dumps({"items": DATASET}), encoding="utf-8")
-        self._process = subprocess.Popen(
-            ["node", str(NODE_DIR / "serve.mjs"), self.line, str(database)],
-            cwd=self._dir.name,  # json-server 1.x serves ./public if there is one: there is none here
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        self._log = Path(self._dir.name) / "stderr.log"
+        with self._log.open("wb") as log:  # a file, not a pipe nobody reads: it can never fill up
+            self._process = subprocess.Popen(
+                ["node", str(NODE_DIR / "serve.mjs"), self.line, str(database)],
+                cwd=self._dir.name,  # json-server 1.x serves ./public if there is one: there is none here
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
         port = self._read_port()
         wait_for_port(port, lambda: self._process is not None and self._process.poll() is None)
         self.url = f"http://127.0.0.1:{port}"
@@ -90,7 +93,8 @@ class JsonServerPeer:
         reader.join(START_TIMEOUT_SECONDS)
         if not lines or not lines[0].strip():
             process.kill()
-            errors = process.communicate(timeout=10)[1][-2000:]
+            process.wait(timeout=10)
+            errors = self._log.read_text(errors="replace")[-2000:]
             self.stop()
             raise RuntimeError(f"json-server {self.line} did not start:\n{errors}")
         return int(json.loads(lines[0])["port"])
@@ -105,9 +109,8 @@ class JsonServerPeer:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait(timeout=10)
-            for stream in (process.stdout, process.stderr):
-                if stream is not None:
-                    stream.close()
+            if process.stdout is not None:
+                process.stdout.close()
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None
