@@ -199,6 +199,8 @@ def _add_sample_api(commands: Any) -> None:
     )
     sample.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default 0: a free one)")
     sample.set_defaults(handler=cmd_sample_api)
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     """``import airbyte MANIFEST.yaml``: TOML sources on stdout (or --out); what was not
     imported on stderr; 0 when everything was, 1 otherwise."""
