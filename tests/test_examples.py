@@ -19,9 +19,9 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
-from mcp_paginate.sample_api import SampleAPI, create_app
 
 from mcp_paginate.config import AppConfig, load_config
+from mcp_paginate.sample import SampleAPI, create_app
 from mcp_paginate.server import create_server
 from tests.support import ALL_IDS
 

@@ -290,7 +290,10 @@ def test_each_paging_shape_becomes_structured_fields() -> None:
         assert tables[name]["pagination"] == expected, name
     template = tables["body_cursor_template"]["pagination"]
     assert template["next"] == {
-        "template": "{{ (response.meta.next_token if response.meta.result_count > 0 else {}) or '' }}"
+        "template": (
+            "{{ (response.get('meta', {}).get('next_token') if response.get('meta', {}).get('result_count') "
+            "> 0 else {}) or '' }}"
+        )
     }
     assert template["stop_condition"] == "{{ response.meta.result_count == 0 }}"
     assert tables["offset_increment"]["url"] == "https://api.example.com/v1/offset"

@@ -46,7 +46,7 @@ __all__ = [
     "write_config",
 ]
 
-SAMPLE_API_MODULE = "mcp_paginate.sample_api"
+SAMPLE_API_MODULE = "mcp_paginate.sample"
 PROTOCOL_VERSION = "2026-07-28"
 TOKEN = "load-token-not-a-secret"
 PAGE_SIZE = 10

@@ -229,9 +229,25 @@ def _cursor_template(value: str) -> str:
     if expression is not None:
         # Airbyte reads the rendered text back as a Python literal, and a falsy one ({}, 0, [])
         # is no token; ours treats only blank as none, so a falsy value renders blank.
-        inner = text.strip()[2:-2].strip()
+        inner = _missing_is_empty(text.strip()[2:-2].strip())
         text = "{{ (" + inner + ") or '' }}"
     return text
+
+
+_RESPONSE_CHAIN = re.compile(r"\bresponse((?:\.[A-Za-z_]\w*|\[(?:'[^']*'|\"[^\"]*\")\])+)(?!\s*\()")
+_CHAIN_KEY = re.compile(r"\.([A-Za-z_]\w*)|\[(?:'([^']*)'|\"([^\"]*)\")\]")
+
+
+def _missing_is_empty(expression: str) -> str:
+    """``response.meta.next_token`` as ``response.get('meta', {}).get('next_token')``: Airbyte renders
+    a key the response lacks as empty (no next token, as on Twitter's last page), ours refuses it."""
+
+    def lenient(match: re.Match[str]) -> str:
+        keys = [a or b or c for a, b, c in _CHAIN_KEY.findall(match.group(1))]
+        reads = [f".get({key!r}, {{}})" for key in keys[:-1]] + [f".get({keys[-1]!r})"]
+        return "response" + "".join(reads)
+
+    return _RESPONSE_CHAIN.sub(lenient, expression)
 
 
 def _check_template(text: str, what: str) -> None:
