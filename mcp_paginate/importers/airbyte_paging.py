@@ -234,7 +234,7 @@ def _cursor_template(value: str) -> str:
     return text
 
 
-_RESPONSE_CHAIN = re.compile(r"\bresponse((?:\.[A-Za-z_]\w*|\[(?:'[^']*'|\"[^\"]*\")\])+)(?!\s*\()")
+_RESPONSE_CHAIN = re.compile(r"\bresponse((?:\.[A-Za-z_]\w*(?!\w)|\[(?:'[^']*'|\"[^\"]*\")\])+)(?!\s*\()")
 _CHAIN_KEY = re.compile(r"\.([A-Za-z_]\w*)|\[(?:'([^']*)'|\"([^\"]*)\")\]")
 
 
