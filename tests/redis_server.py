@@ -18,6 +18,8 @@ from types import TracebackType
 
 import pytest
 
+from tests.support import stop_process
+
 __all__ = ["RedisServer", "free_port", "redis_url", "require_redis_server"]
 
 START_TIMEOUT_SECONDS = 10.0
@@ -96,13 +98,8 @@ class RedisServer:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        if process is not None:
+            stop_process(process)
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None

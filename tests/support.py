@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from typing import Any
 
 from mcp_paginate.config import AppConfig
@@ -97,3 +98,15 @@ def sample_config(url: str, **server: Any) -> AppConfig:
     return AppConfig.model_validate(
         {"server": settings, "sources": sample_sources(url)}, context={"environ": ALLOY_ENV}
     )
+
+
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    """Stop a server started by a fixture: terminate, and kill it if it has not exited in 10 s."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)

@@ -18,6 +18,7 @@ from typing import Any
 import httpx2
 
 from tests.peers.base import DATASET, START_TIMEOUT_SECONDS, wait_for_port
+from tests.support import stop_process
 
 __all__ = ["NODE_DIR", "JsonServerPeer", "json_server_missing"]
 
@@ -102,13 +103,7 @@ class JsonServerPeer:
     def stop(self) -> None:
         process, self._process = self._process, None
         if process is not None:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=10)
+            stop_process(process)
             if process.stdout is not None:
                 process.stdout.close()
         if self._dir is not None:
