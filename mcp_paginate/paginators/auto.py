@@ -29,14 +29,36 @@ config.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urljoin, urlsplit
+from urllib.parse import urljoin
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mcp_paginate.paginators.auto_names import (
+    CURSOR_HEADERS,
+    CURSOR_PARAM_NAMES,
+    LIMIT_NAMES,
+    LINK_ARRAY_KEYS,
+    LINK_OBJECT_KEYS,
+    NEXT_CURSOR_NAMES,
+    NEXT_LINK_NAMES,
+    NEXT_OFFSET_NAMES,
+    NEXT_PAGE_NAMES,
+    OFFSET_NAMES,
+    PAGE_NAMES,
+    PAGE_SIZE_NAMES,
+    BodyField,
+    RequestParams,
+    as_int,
+    find,
+    has_more_path,
+    is_web_url,
+    looks_like_url,
+    option,
+    search_path,
+    total_paths,
+    walk,
+)
 from mcp_paginate.paginators.base import PageView, PreparedRequest, RequestOption, State
 from mcp_paginate.paginators.cursor import CursorPagination, NextCursor
 from mcp_paginate.paginators.none import NoPagination
@@ -46,102 +68,6 @@ from mcp_paginate.paginators.page import PagePagination
 __all__ = ["AutoPagination", "detect"]
 
 Detected = OffsetPagination | PagePagination | CursorPagination | NoPagination
-
-# Names are compared normalised: lower case, without '_', '-', '$', '@' and '.'.
-NEXT_LINK_NAMES = frozenset(
-    {
-        "next",
-        "nextlink",
-        "nexturl",
-        "nexturi",
-        "nexthref",
-        "nextpage",
-        "nextpageurl",
-        "nextpageuri",
-        "nextpagelink",
-        "nextrecordsurl",
-        "odatanextlink",
-    }
-)
-LINK_OBJECT_KEYS = ("href", "url", "uri", "link")
-LINK_ARRAY_KEYS = frozenset({"links", "link"})
-HAS_MORE_NAMES = frozenset(
-    {
-        "hasmore",
-        "more",
-        "hasnext",
-        "hasnextpage",
-        "hasmorepages",
-        "hasmoreitems",
-        "hasmorerecords",
-        "hasmoreresults",
-        "moreavailable",
-        "moreitems",
-        "morerecords",
-    }
-)
-IS_LAST_NAMES = frozenset({"islast", "last", "islastpage", "lastpage"})
-NEXT_CURSOR_NAMES = frozenset(
-    {
-        "nextcursor",
-        "cursor",
-        "nexttoken",
-        "nextpagetoken",
-        "nextpagecursor",
-        "continuationtoken",
-        "continuation",
-        "nextmarker",
-        "marker",
-        "after",
-        "aftercursor",
-        "endcursor",
-        "startingafter",
-        "next",
-        "nextpage",
-        "offset",  # Airtable: an opaque string offset is a cursor
-    }
-)
-NEXT_OFFSET_NAMES = frozenset({"nextoffset", "nextstart", "nextskip", "nextfrom", "nextstartindex"})
-NEXT_PAGE_NAMES = frozenset({"next", "nextpage", "nextpagenumber", "nextpageno"})
-TOTAL_NAMES = (
-    "total",
-    "totalcount",
-    "totalresults",
-    "totalelements",
-    "totalitems",
-    "totalrecords",
-    "totalsize",
-    "totalhits",
-    "count",
-)
-TOTAL_PAGES_NAMES = ("totalpages", "pagecount", "numpages", "lastpage")
-OFFSET_NAMES = frozenset({"offset", "skip", "start", "startat", "startindex", "from"})
-LIMIT_NAMES = frozenset(
-    {"limit", "top", "take", "maxresults", "maxrecords", "size", "pagesize", "perpage", "rows"}
-)
-PAGE_NAMES = frozenset({"page", "pagenumber", "pageno", "pagenum", "pageindex", "currentpage", "number"})
-PAGE_SIZE_NAMES = frozenset({"pagesize", "perpage", "size", "limit", "maxresults", "pagelimit", "per"})
-CURSOR_PARAM_NAMES = frozenset(
-    {
-        "cursor",
-        "pagetoken",
-        "paginationtoken",
-        "nexttoken",
-        "continuationtoken",
-        "continuation",
-        "after",
-        "startingafter",
-        "startcursor",
-        "marker",
-        "pageinfo",
-        "token",
-    }
-)
-CURSOR_HEADERS = {"x-next-cursor": "cursor", "next-cursor": "cursor", "x-next-page": "page"}
-PARAM_CONTAINERS = ("input", "params", "parameters", "options")
-"""Body objects that usually hold an action's parameters (Alloy's ``input``)."""
-
-_MAX_DEPTH = 3
 
 
 class AutoPagination(BaseModel):
@@ -165,9 +91,9 @@ def detect(page: PageView, request: PreparedRequest, page_size: int | None) -> D
             parameters the caller already uses, and where).
         page_size: the session's page size (None when the API chooses).
     """
-    params = _RequestParams.read(request)
-    fields = list(_walk(page.body)) if isinstance(page.body, dict) else []
-    has_more = _has_more_path(fields)
+    params = RequestParams.read(request)
+    fields = list(walk(page.body)) if isinstance(page.body, dict) else []
+    has_more = has_more_path(fields)
     for detector in (_link_header, _body_link):
         found = detector(page, fields, has_more)
         if found is not None:
@@ -182,162 +108,28 @@ def detect(page: PageView, request: PreparedRequest, page_size: int | None) -> D
     )
 
 
-# -- what the request carried -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Param:
-    option: RequestOption
-    value: Any
-
-    def as_int(self) -> int | None:
-        return _as_int(self.value)
-
-
-class _RequestParams:
-    """The request's query (URL and query dict) and JSON body values, by normalised name."""
-
-    def __init__(self, request: PreparedRequest, found: dict[str, _Param]) -> None:
-        self.request = request
-        self.found = found
-
-    @classmethod
-    def read(cls, request: PreparedRequest) -> _RequestParams:
-        found: dict[str, _Param] = {}
-        query = dict(parse_qsl(urlsplit(request.url).query, keep_blank_values=True))
-        query.update(request.query)
-        for name, value in query.items():
-            found.setdefault(_norm(name), _Param(_option("query", name), value))
-        if isinstance(request.body, dict):
-            for path, value in _walk_body(request.body):
-                found.setdefault(_norm(path[-1]), _Param(_option("body", ".".join(path)), value))
-        return cls(request, found)
-
-    def first(self, names: frozenset[str], *, numeric: bool = False) -> _Param | None:
-        """The first parameter with one of the names (with an integer value, if numeric)."""
-        for name, param in self.found.items():
-            if name in names and (not numeric or param.as_int() is not None):
-                return param
-        return None
-
-    def offset(self) -> _Param | None:
-        return self.first(OFFSET_NAMES, numeric=True)
-
-    def page(self) -> _Param | None:
-        return self.first(PAGE_NAMES, numeric=True)
-
-    def place(self, name: str, near: _Param | None = None) -> RequestOption:
-        """Where a new paging value goes: next to a related parameter, else the body of a
-        non-GET JSON request (in its parameter object, if it has one), else the query."""
-        if near is not None:
-            if near.option.in_ == "body" and near.option.name is not None:
-                container = near.option.name.rpartition(".")[0]
-                return _option("body", f"{container}.{name}" if container else name)
-            return _option(near.option.in_, name)
-        body = self.request.body
-        if self.request.method.upper() != "GET" and isinstance(body, dict):
-            for container in PARAM_CONTAINERS:
-                if isinstance(body.get(container), dict):
-                    return _option("body", f"{container}.{name}")
-            return _option("body", name)
-        return _option("query", name)
-
-    def size_param(self) -> _Param | None:
-        return self.first(PAGE_SIZE_NAMES | LIMIT_NAMES, numeric=True)
-
-
-def _walk_body(body: dict[str, Any], prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
-    for key, value in body.items():
-        path = (*prefix, str(key))
-        if isinstance(value, dict) and len(path) < _MAX_DEPTH:
-            yield from _walk_body(value, path)
-        elif not isinstance(value, dict | list):
-            yield path, value
-
-
-# -- what the response says -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Field:
-    """A value in the response body: its JMESPath, its own key (normalised) and its parent's."""
-
-    path: str
-    name: str
-    key: str
-    parent: str
-    value: Any
-
-
-def _walk(body: dict[str, Any]) -> Iterator[_Field]:
-    """Every value in the body's objects, shallow first, up to three levels down (lists are
-    not entered: they hold records)."""
-    level: list[tuple[str, str, dict[str, Any]]] = [("", "", body)]
-    for _ in range(_MAX_DEPTH):
-        deeper: list[tuple[str, str, dict[str, Any]]] = []
-        for prefix, parent, node in level:
-            for key, value in node.items():
-                path = f"{prefix}.{_quote(str(key))}" if prefix else _quote(str(key))
-                yield _Field(path, str(key), _norm(str(key)), parent, value)
-                if isinstance(value, dict):
-                    deeper.append((path, _norm(str(key)), value))
-        level = deeper
-
-
-def _find(
-    fields: list[_Field], names: frozenset[str] | tuple[str, ...], kind: type | tuple[type, ...]
-) -> _Field | None:
-    """The shallowest field with one of the names and a value of the kind (bools are not ints).
-
-    With a tuple of names, earlier names win over later ones at any depth.
-    """
-    ordered = [names] if isinstance(names, frozenset) else [frozenset({name}) for name in names]
-    for group in ordered:
-        for item in fields:
-            if item.key in group and _is_kind(item.value, kind):
-                return item
-    return None
-
-
-def _is_kind(value: Any, kind: type | tuple[type, ...]) -> bool:
-    if isinstance(value, bool):
-        return kind is bool or (isinstance(kind, tuple) and bool in kind)
-    return isinstance(value, kind)
-
-
-def _has_more_path(fields: list[_Field]) -> str | None:
-    """JMESPath that is true while more records exist, from a has_more or is_last flag."""
-    flag = _find(fields, HAS_MORE_NAMES, bool)
-    if flag is not None:
-        return flag.path
-    last = _find(fields, IS_LAST_NAMES, bool)
-    return f"!{last.path}" if last is not None else None
-
-
 # -- detectors, most trusted first ----------------------------------------------------------
 
 
-def _link_header(page: PageView, fields: list[_Field], has_more: str | None) -> CursorPagination | None:
+def _link_header(page: PageView, fields: list[BodyField], has_more: str | None) -> CursorPagination | None:
     url = page.links.get("next")
-    if url is None or not _is_web_url(url):
+    if url is None or not is_web_url(url):
         return None
-    return CursorPagination(next=NextCursor(link="next"), cursor_param=_option("url"), has_more=has_more)
+    return CursorPagination(next=NextCursor(link="next"), cursor_param=option("url"), has_more=has_more)
 
 
-def _body_link(page: PageView, fields: list[_Field], has_more: str | None) -> CursorPagination | None:
+def _body_link(page: PageView, fields: list[BodyField], has_more: str | None) -> CursorPagination | None:
     for item in fields:
         path = _link_path(item)
         if path is None:
             continue
-        value = _search(path, page.body)
-        if isinstance(value, str) and _looks_like_url(value) and _is_web_url(urljoin(page.url, value)):
-            return CursorPagination(
-                next=NextCursor(body=path), cursor_param=_option("url"), has_more=has_more
-            )
+        value = search_path(path, page.body)
+        if isinstance(value, str) and looks_like_url(value) and is_web_url(urljoin(page.url, value)):
+            return CursorPagination(next=NextCursor(body=path), cursor_param=option("url"), has_more=has_more)
     return None
 
 
-def _link_path(item: _Field) -> str | None:
+def _link_path(item: BodyField) -> str | None:
     """The JMESPath of a next link at this field, if it holds one."""
     if item.key in NEXT_LINK_NAMES:
         if isinstance(item.value, str):
@@ -358,7 +150,7 @@ def _link_path(item: _Field) -> str | None:
     return None
 
 
-def _header_cursor(page: PageView, params: _RequestParams) -> CursorPagination | None:
+def _header_cursor(page: PageView, params: RequestParams) -> CursorPagination | None:
     for header, param_name in CURSOR_HEADERS.items():
         value = page.header(header)
         if value and value.strip():
@@ -375,12 +167,12 @@ def _header_cursor(page: PageView, params: _RequestParams) -> CursorPagination |
 
 
 def _body_position(
-    page: PageView, fields: list[_Field], has_more: str | None, params: _RequestParams
+    page: PageView, fields: list[BodyField], has_more: str | None, params: RequestParams
 ) -> OffsetPagination | CursorPagination | None:
     """A next cursor, next offset or next page number in the body."""
     size = params.size_param()
-    next_offset = _find(fields, NEXT_OFFSET_NAMES, (int, str))
-    if next_offset is not None and _as_int(next_offset.value) is not None:
+    next_offset = find(fields, NEXT_OFFSET_NAMES, (int, str))
+    if next_offset is not None and as_int(next_offset.value) is not None:
         offset = params.offset()
         return OffsetPagination(
             offset_param=offset.option if offset is not None else params.place("offset", size),
@@ -410,12 +202,16 @@ def _body_position(
 
 
 def _flagged(
-    page: PageView, fields: list[_Field], has_more: str | None, params: _RequestParams, page_size: int | None
+    page: PageView,
+    fields: list[BodyField],
+    has_more: str | None,
+    params: RequestParams,
+    page_size: int | None,
 ) -> OffsetPagination | PagePagination | CursorPagination | None:
     """A has_more flag with no position in the body: offset or page parameters, else the last id."""
     if has_more is None:
         return None
-    total, total_pages = _total_paths(page, fields)
+    total, total_pages = total_paths(page, fields)
     positional = _positional(
         fields, params, page_size, has_more=has_more, total=total, total_pages=total_pages
     )
@@ -433,36 +229,27 @@ def _flagged(
 
 
 def _totals(
-    page: PageView, fields: list[_Field], params: _RequestParams, page_size: int | None
+    page: PageView, fields: list[BodyField], params: RequestParams, page_size: int | None
 ) -> OffsetPagination | PagePagination | None:
-    total, total_pages = _total_paths(page, fields)
+    total, total_pages = total_paths(page, fields)
     if total is None and total_pages is None:
         return None
     return _positional(fields, params, page_size, has_more=None, total=total, total_pages=total_pages)
 
 
-def _total_paths(page: PageView, fields: list[_Field]) -> tuple[str | None, str | None]:
-    """JMESPaths of the total record count and the total page count, when the body has them."""
-    total = _find(fields, TOTAL_NAMES, int)
-    if total is not None and total.key == "count" and total.value < len(page.records):
-        total = None  # a count of this page, not of the collection
-    total_pages = _find(fields, TOTAL_PAGES_NAMES, int)
-    return (total.path if total else None), (total_pages.path if total_pages else None)
-
-
 def _echoed_page(
-    fields: list[_Field], params: _RequestParams, page_size: int | None
+    fields: list[BodyField], params: RequestParams, page_size: int | None
 ) -> PagePagination | None:
     """A page number the request sent or the response echoes, with no other signal: pages
     continue until an empty or short one."""
-    if params.page() is None and _find(fields, frozenset({"page", "currentpage"}), int) is None:
+    if params.page() is None and find(fields, frozenset({"page", "currentpage"}), int) is None:
         return None
     return _page_mode(fields, params, page_size, has_more=None, total=None, total_pages=None)
 
 
 def _positional(
-    fields: list[_Field],
-    params: _RequestParams,
+    fields: list[BodyField],
+    params: RequestParams,
     page_size: int | None,
     *,
     has_more: str | None,
@@ -474,28 +261,28 @@ def _positional(
         return _offset_mode(fields, params, has_more=has_more, total=total)
     if params.page() is not None:
         return _page_mode(fields, params, page_size, has_more=has_more, total=total, total_pages=total_pages)
-    if _find(fields, OFFSET_NAMES, int) is not None:
+    if find(fields, OFFSET_NAMES, int) is not None:
         return _offset_mode(fields, params, has_more=has_more, total=total)
-    if _find(fields, PAGE_NAMES, int) is not None:
+    if find(fields, PAGE_NAMES, int) is not None:
         return _page_mode(fields, params, page_size, has_more=has_more, total=total, total_pages=total_pages)
     return None
 
 
 def _offset_mode(
-    fields: list[_Field], params: _RequestParams, *, has_more: str | None, total: str | None
+    fields: list[BodyField], params: RequestParams, *, has_more: str | None, total: str | None
 ) -> OffsetPagination:
     offset = params.offset()
     limit = params.first(LIMIT_NAMES, numeric=True)
     if offset is not None:
         offset_param = offset.option
     else:
-        echoed = _find(fields, OFFSET_NAMES, int)
+        echoed = find(fields, OFFSET_NAMES, int)
         assert echoed is not None
         offset_param = params.place(echoed.name, limit)
     if limit is not None:
         limit_param: RequestOption | None = limit.option
     else:
-        echoed_limit = _find(fields, LIMIT_NAMES, int)
+        echoed_limit = find(fields, LIMIT_NAMES, int)
         limit_param = params.place(echoed_limit.name, offset) if echoed_limit is not None else None
     return OffsetPagination(
         offset_param=offset_param,
@@ -507,8 +294,8 @@ def _offset_mode(
 
 
 def _page_mode(
-    fields: list[_Field],
-    params: _RequestParams,
+    fields: list[BodyField],
+    params: RequestParams,
     page_size: int | None,
     *,
     has_more: str | None,
@@ -516,7 +303,7 @@ def _page_mode(
     total_pages: str | None,
 ) -> PagePagination:
     sent = params.page()
-    echoed = _find(fields, PAGE_NAMES, int)
+    echoed = find(fields, PAGE_NAMES, int)
     if sent is not None:
         page_param = sent.option
         start = sent.as_int()
@@ -546,12 +333,12 @@ def _page_mode(
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _cursor_size(params: _RequestParams) -> dict[str, Any]:
+def _cursor_size(params: RequestParams) -> dict[str, Any]:
     size = params.size_param()
     return {"size_param": size.option} if size is not None else {}
 
 
-def _cursor_param_name(item: _Field, body: Any) -> str:
+def _cursor_param_name(item: BodyField, body: Any) -> str:
     """The conventional request parameter for a cursor found under this key."""
     key = item.name
     snake = "_" in key
@@ -572,60 +359,16 @@ def _cursor_param_name(item: _Field, body: Any) -> str:
     return "cursor"
 
 
-def _is_token(item: _Field) -> bool:
+def _is_token(item: BodyField) -> bool:
     """An opaque cursor: a non-empty string that is not a URL or a plain number."""
     value = item.value
-    if not isinstance(value, str) or not value.strip() or _looks_like_url(value):
+    if not isinstance(value, str) or not value.strip() or looks_like_url(value):
         return False
     if item.key == "offset" and value.strip().isdigit():
         return False
     return item.key not in {"next", "nextpage"} or not value.strip().isdigit()
 
 
-def _looks_like_url(value: str) -> bool:
-    text = value.strip()
-    return text.startswith(("http://", "https://", "/", "?"))
-
-
-def _is_web_url(url: str) -> bool:
-    """An http(s) link. Where it may go is not decided here: a next link to another origin is
-    still recognised as the pagination (so ``detected`` is right), and the session's origin
-    policy refuses to follow it, with an error naming the host and ``server.allowed_hosts``.
-    Skipping it instead would end paging after one page and call that complete."""
-    return urlsplit(url).scheme.lower() in {"http", "https"}
-
-
 def _header_name(lowered: str) -> str:
     canonical = {"x-next-cursor": "X-Next-Cursor", "next-cursor": "Next-Cursor", "x-next-page": "X-Next-Page"}
     return canonical.get(lowered, lowered)
-
-
-def _option(where: str, name: str | None = None) -> RequestOption:
-    return RequestOption.model_validate({"in": where, "name": name} if name else {"in": where})
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"[_\-$@.\s]", "", name).lower()
-
-
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def _quote(key: str) -> str:
-    return key if _IDENTIFIER.match(key) else '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
-def _search(path: str, body: Any) -> Any:
-    from mcp_paginate.expressions import search
-
-    return search(path, body)
