@@ -53,8 +53,9 @@ from mcp_paginate.paginators import (
     PreparedRequest,
     State,
 )
-from mcp_paginate.paginators.auto import detect
-from mcp_paginate.records import extract_records, records_digest
+from mcp_paginate.paginators.probe import detect_scheme
+from mcp_paginate.probing import pending_first_page, probe_second_page, refused_probe, repeated_page
+from mcp_paginate.records import extract_records, fields_note, records_digest
 from mcp_paginate.requests import resolve_ad_hoc, resolve_source
 from mcp_paginate.sessions import SessionRecord, format_cursor, new_id, parse_cursor
 from mcp_paginate.throttle import Throttle
@@ -302,13 +303,17 @@ class Engine:
             PaginateError: upstream, transport, shape or policy errors (the page is not lost:
                 its cursor still re-reads it).
         """
+        if (number > 0 and isinstance(plan.pagination, AutoPagination)) or (
+            number == 1 and plan.session.probe is not None
+        ):
+            return await probe_second_page(self, plan, number, state, records_so_far)
         outgoing = self.prepare(plan, number, state, records_so_far)
         try:
             response = await self.send(plan, outgoing, sent=sent)
         except UpstreamStatusError as exc:
             if outgoing.state.unconfirmed_short is None or exc.status not in PAST_THE_END_STATUSES:
                 raise
-            return _refused_probe(outgoing, exc.status)
+            return refused_probe(outgoing, exc.status)
         return self.interpret(plan, outgoing, response)
 
     def prepare(self, plan: Plan, number: int, state: State, records_so_far: int = 0) -> Outgoing:
@@ -321,11 +326,15 @@ class Engine:
         """
         pagination = plan.pagination
         request = plan.request.copy()
-        if number == 0 and plan.session.detected is not None and not isinstance(pagination, AutoPagination):
+        detected = plan.session.detected is not None and not isinstance(pagination, AutoPagination)
+        if detected and number == 0:
             # The first page of an auto session was requested as configured, before anything was
-            # detected: re-read it from where the detected pagination says that request started.
+            # detected: re-read it with that same request (the same cursor sends the same request),
+            # from where the detected pagination says it started.
             state = pagination.first_state(state.page_size)
-        if not isinstance(pagination, AutoPagination):
+        elif detected and isinstance(pagination, OffsetPagination) and state.page is not None:
+            state = state.model_copy(update={"page": None})  # a probed second page: its offset is its place
+        if not isinstance(pagination, AutoPagination) and not (detected and number == 0):
             revealed = state
             if isinstance(state.cursor, str) and "{secret:" in state.cursor:
                 revealed = state.model_copy(update={"cursor": self.app.redactor.reveal(state.cursor)})
@@ -382,17 +391,21 @@ class Engine:
             source=plan.name,
         )
         notes = outgoing.log.notes()
-        pagination, detected = plan.pagination, None
-        if isinstance(pagination, AutoPagination):
-            # An auto session's first request goes as configured: no page size was added to it.
-            pagination, detected = _detect(plan.session, view, outgoing.request)
-            notes.append(f"auto-detected pagination: {_describe_mode(pagination)}")
-            state = pagination.first_state(state.page_size)  # where the first request started
         shown = records
         if self.app.redactor.found_in(response.content):
             # An API that echoes the request (its Authorization header, its URL with ?api_key=) into
             # records. Paging reads the records as they came; what is returned and stored is masked.
             shown = self.app.redactor.redact_any(records)
+        pagination, detected, detection = plan.pagination, None, None
+        if isinstance(pagination, AutoPagination):
+            # An auto session's first request goes as configured: no page size was added to it.
+            detection = detect_scheme(view, outgoing.request, plan.session.page_size)
+            if detection.probe is not None and isinstance(detection.pagination, NoPagination):
+                return pending_first_page(plan, outgoing, view, detection, shown)
+            pagination, detected = _detected(plan.session, detection.pagination)
+            detected = detected.model_copy(update={"probe": detection.probe})
+            notes.append(f"auto-detected pagination: {_describe_mode(pagination)}")
+            state = pagination.first_state(state.page_size)  # where the first request started
         page = Page(
             number=outgoing.number,
             state=state,
@@ -403,16 +416,16 @@ class Engine:
             size_sent=detected is None and _sends_page_size(pagination),
             detected=detected,
         )
+        if plan.session.fields:
+            page.notes.extend(fields_note(records, plan.session.fields))
         digest = records_digest(records)
         if digest is not None and digest == state.after:
-            page.repeated = True
-            page.loop_error = (
-                f"page {page.number + 1} came back with exactly the records of page {page.number}: the "
-                f"API ignored the position it was sent ({_position_sent(page)}); check the source's "
-                "pagination parameter names (offset_param / page_param / cursor_param)"
-            )
+            repeated_page(page, len(records))
             return page
         page.next_state = self._following(plan, pagination, view, page, digest)
+        if detection is not None and detection.total is not None:
+            page.total = detection.total  # what the API reported, not what came
+            page.notes.extend(detection.notes)
         return page
 
     def _following(
@@ -431,6 +444,14 @@ class Engine:
             ) from None
         page.total, page.end_reason = step.total, step.reason
         page.notes.extend(step.notes)
+        before = view.records_so_far
+        if step.total is not None and step.total < before:
+            page.loop_error = (
+                f"page {page.number + 1} reports a total of {step.total} records, fewer than the {before} "
+                "already received: the total contradicts the earlier pages (a position parameter taken "
+                "for a filter?); stopped paging instead of calling this the end"
+            )
+            return None
         following = step.next
         if following is None:
             return None
@@ -477,35 +498,14 @@ class Engine:
         return page
 
 
-def _detect(
-    session: SessionRecord, view: PageView, request: PreparedRequest
+def _detected(
+    session: SessionRecord, concrete: ConcretePagination
 ) -> tuple[ConcretePagination, SessionRecord]:
     """The pagination an auto session's first response shows, and the session that records it."""
     assert isinstance(session.pagination, AutoPagination)
-    concrete = detect(view, request, session.page_size)
     detected = concrete.model_dump(mode="json", exclude_defaults=True)
     detected["mode"] = concrete.mode
     return concrete, session.model_copy(update={"pagination": concrete, "detected": detected})
-
-
-def _refused_probe(outgoing: Outgoing, status: int) -> Page:
-    """The last page, empty: the API refused the page after a short one (``state`` is such a
-    probe, asked for in case the API caps its page size) as an API refuses a page past its end."""
-    number, state = outgoing.number, outgoing.state
-    note = (
-        f"the API answered {status} to page {number + 1}, asked for after a short page of "
-        f"{state.unconfirmed_short} records in case the API caps its page size; took that short "
-        "page as the last page"
-    )
-    return Page(
-        number=number,
-        state=state,
-        records=[],
-        next_state=None,
-        end_reason=f"the API answered {status} past the last page",
-        notes=[*outgoing.log.notes(), note],
-        log=outgoing.log,
-    )
 
 
 # -- the request room: a session resolved into a request, a policy and a throttle ------------
@@ -571,11 +571,6 @@ def _sends_page_size(spec: ConcretePagination | AutoPagination) -> bool:
     if isinstance(spec, PagePagination | CursorPagination):
         return getattr(spec, "size_param", None) is not None
     return isinstance(spec, AutoPagination)
-
-
-def _position_sent(page: Page) -> str:
-    sent = ", ".join(f"{name} {value}" for name, value in page.requested.items() if name != "limit")
-    return sent or "the first request's position"
 
 
 def _describe_mode(spec: ConcretePagination) -> str:

@@ -10,7 +10,14 @@ import pydantic_core
 from mcp_paginate.errors import ResponseShapeError
 from mcp_paginate.expressions import search
 
-__all__ = ["RECORD_KEYS", "extract_records", "find_records_path", "project", "records_digest"]
+__all__ = [
+    "RECORD_KEYS",
+    "extract_records",
+    "fields_note",
+    "find_records_path",
+    "project",
+    "records_digest",
+]
 
 RECORD_KEYS = ("data", "results", "items", "records", "entries", "values", "value")
 
@@ -106,6 +113,19 @@ def project(record: Any, fields: list[str]) -> Any:
                 target = target.setdefault(part, {})
             target[parts[-1]] = value
     return out
+
+
+def fields_note(records: list[Any], fields: list[str]) -> list[str]:
+    """A note when none of ``fields`` is in any of the records (each would come back ``{}``)."""
+    objects = [record for record in records if isinstance(record, dict)]
+    if not objects or any(project(record, fields) for record in objects):
+        return []
+    keys = sorted({str(key) for record in objects[:20] for key in record})
+    shown = ", ".join(keys[:15]) + (", …" if len(keys) > 15 else "")
+    return [
+        f"fields {fields} match nothing in these records (each comes back as {{}}); the records' keys "
+        f"are: {shown} (a nested field is dotted, e.g. 'owner.login')"
+    ]
 
 
 def records_digest(records: list[Any]) -> str | None:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from mcp_paginate.errors import CursorError
 from mcp_paginate.paginators import AutoPagination, ConcretePagination
 from mcp_paginate.paginators.base import check_path
+from mcp_paginate.paginators.probe import Probe
 
 __all__ = [
     "AdHocMethod",
@@ -113,6 +114,8 @@ class SessionRecord(BaseModel):
     request: AdHocRequest | None = None
     pagination: ConcretePagination | AutoPagination = Field(discriminator="mode")
     detected: dict[str, Any] | None = None
+    probe: Probe | None = None
+    """An auto session whose first page showed no established scheme: what its second page tries."""
     page_size: int | None = None
     fields: list[str] | None = None
     owner: str | None = None

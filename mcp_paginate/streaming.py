@@ -328,6 +328,8 @@ class _Stream:
         # Read now, not at the start: auto mode knows its concrete mode after the first page.
         if not self.predicting or not isinstance(self.plan.pagination, OffsetPagination | PagePagination):
             return 0
+        if self.plan.session.probe is not None:
+            return 0  # the second page checks the pagination guessed from the first: nothing ahead
         if (page.total is None and not self.prefetch) or not _plain_advance(page.state, following):
             return 0
         assert following.offset is not None and page.state.offset is not None

@@ -18,16 +18,6 @@ __all__ = ["PEERS", "SOURCE", "STYLES", "PeerPool", "PeerUnavailable"]
 SOURCE = "peer"
 """The name of the configured source in every style's TOML."""
 
-ISSUE_14_COUNT = (
-    "issue 14: auto takes `{items: [100 records], count: 237}` for a single page and reports complete: true"
-)
-ISSUE_14_X_PAGINATION = (
-    "issue 14: auto does not read flask-smorest's X-Pagination JSON header; 10 of 237 records, complete: true"
-)
-ISSUE_14_TOTAL_COUNT = (
-    "issue 14: auto ignores `X-Total-Count: 237` (no Link without _page); 40 of 237 records, complete: true"
-)
-
 STYLES: list[Style] = [
     # ---- Django REST Framework -----------------------------------------------------------------
     Style(
@@ -83,7 +73,6 @@ STYLES: list[Style] = [
         pagination = { mode = "offset", page_size = 40, total = "count" }
         """,
         "/ninja/limit-offset",
-        auto_xfail=ISSUE_14_COUNT,
     ),
     Style(
         "Django Ninja",
@@ -96,7 +85,6 @@ STYLES: list[Style] = [
         pagination = { mode = "page", page_size = 40, total = "count" }
         """,
         "/ninja/page-number",
-        auto_xfail=ISSUE_14_COUNT,
     ),
     Style(
         "Django Ninja",
@@ -140,7 +128,6 @@ STYLES: list[Style] = [
         stop_condition = "{{ (headers['X-Pagination'] | fromjson).next_page is not defined }}"
         """,
         "/items",
-        auto_xfail=ISSUE_14_X_PAGINATION,
     ),
     # ---- FastAPI + fastapi-pagination ----------------------------------------------------------
     Style(
@@ -223,7 +210,6 @@ STYLES: list[Style] = [
         stop_condition = "{{ records_so_far >= headers['X-Total-Count'] | int }}"
         """,
         "/items?_limit=40",
-        auto_xfail=ISSUE_14_TOTAL_COUNT,
     ),
     Style(
         "json-server 1.x",
