@@ -157,7 +157,13 @@ class CursorPagination(StopRules):
             return Step(None, None, "the API said there are no more records", notes)
         cursor = self.next.find(page)
         if cursor is None:
-            return Step(None, None, "no next cursor in the response")
+            if page.page_number == 0 and isinstance(page.body, list) and self.start_cursor is None:
+                notes.append(
+                    "the first answer is a bare list with no cursor in it: if this API answers in pages "
+                    "only once it is sent a cursor, set start_cursor (the first page's cursor, e.g. "
+                    "start_cursor = '0' or '*')"
+                )
+            return Step(None, None, "no next cursor in the response", notes)
         if self.cursor_param.in_ == "url":
             # Resolve now so the stored state (and loop detection) sees absolute URLs.
             cursor = urljoin(page.url, param_text(cursor))

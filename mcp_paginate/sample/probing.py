@@ -1,0 +1,94 @@
+"""APIs that auto mode has to probe, and APIs whose end signals are easy to misread.
+
+``GET /skip-echo?$skip=&$top=``
+    OData-style paging whose body echoes ``skip`` and ``top`` without the ``$``: ``{"data",
+    "total", "skip", "top"}``, 10 per page by default, cap 100. Any other query parameter is a
+    filter on the records' fields (``?skip=10`` matches nothing: ``total: 0, data: []``).
+``GET /counted?page=``
+    Page numbers, 25 per page, nothing echoed: ``{"data", "total"}``; any other query parameter is
+    ignored (the first page again).
+``GET /contradicting?offset=&limit=``
+    Offset paging (default 100, cap 100) whose total says ``237`` on the first page and ``0``
+    after it, with no records: ``{"items", "total"}``.
+``GET /repeat-last?page=&per_page=``
+    Page numbers (default 25, cap 100) with no end signal: any page past the last answers the
+    last page again, as json-server 1.x does: ``{"items"}``.
+``GET /bare-first?cursor=``
+    A cursor API whose first answer, without a cursor, is a bare list of the first 10 records; with
+    ``?cursor=<offset>`` it answers ``{"items", "next_cursor"}`` (an offset as text, null at the end).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from mcp_paginate.sample.params import BadRequest, page_size, query_int
+from mcp_paginate.sample.records import MAX_PAGE_SIZE, JSONObject, SampleData, make_record
+
+__all__ = ["routes"]
+
+COUNTED_PAGE_SIZE = 25
+
+
+def routes(data: SampleData) -> list[BaseRoute]:
+    """This style's endpoints, serving ``data``."""
+    return [
+        Route("/skip-echo", partial(skip_echo, data)),
+        Route("/counted", partial(counted, data)),
+        Route("/contradicting", partial(contradicting, data)),
+        Route("/repeat-last", partial(repeat_last, data)),
+        Route("/bare-first", partial(bare_first, data)),
+    ]
+
+
+async def skip_echo(data: SampleData, request: Request) -> Response:
+    top = page_size(request, "$top", MAX_PAGE_SIZE)
+    skip = query_int(request, "$skip", 0)
+    filters = {key: value for key, value in request.query_params.items() if key not in {"$top", "$skip"}}
+    if filters:
+        matching = [
+            record
+            for record in (make_record(i) for i in range(1, data.total + 1))
+            if all(str(record.get(key)) == value for key, value in filters.items())
+        ]
+        body: JSONObject = {"data": matching[skip : skip + top], "total": len(matching)}
+    else:
+        body = {"data": data.slice(skip, top).records, "total": data.total}
+    return JSONResponse(body | {"skip": skip, "top": top})
+
+
+async def counted(data: SampleData, request: Request) -> Response:
+    number = query_int(request, "page", 1, minimum=1)
+    page = data.slice((number - 1) * COUNTED_PAGE_SIZE, COUNTED_PAGE_SIZE)
+    return JSONResponse({"data": page.records, "total": data.total})
+
+
+async def contradicting(data: SampleData, request: Request) -> Response:
+    limit = min(query_int(request, "limit", MAX_PAGE_SIZE, minimum=1), MAX_PAGE_SIZE)
+    offset = query_int(request, "offset", 0)
+    if offset == 0:
+        return JSONResponse({"items": data.slice(0, limit).records, "total": data.total})
+    return JSONResponse({"items": [], "total": 0})
+
+
+async def repeat_last(data: SampleData, request: Request) -> Response:
+    size = page_size(request, "per_page", MAX_PAGE_SIZE) if "per_page" in request.query_params else 25
+    number = query_int(request, "page", 1, minimum=1)
+    last = max(1, -(-data.total // size))
+    page = data.slice((min(number, last) - 1) * size, size)
+    return JSONResponse({"items": page.records})
+
+
+async def bare_first(data: SampleData, request: Request) -> Response:
+    cursor = request.query_params.get("cursor")
+    if cursor is None:
+        return JSONResponse(data.slice(0, 10).records)
+    if not cursor.isdigit():
+        raise BadRequest("invalid cursor")
+    page = data.slice(int(cursor), 10)
+    following = None if page.next_offset is None else str(page.next_offset)
+    return JSONResponse({"items": page.records, "next_cursor": following})
