@@ -420,7 +420,7 @@ class Engine:
             page.notes.extend(fields_note(records, plan.session.fields))
         digest = records_digest(records)
         if digest is not None and digest == state.after:
-            repeated_page(page, len(records))
+            repeated_page(page)
             return page
         page.next_state = self._following(plan, pagination, view, page, digest)
         if detection is not None and detection.total is not None:

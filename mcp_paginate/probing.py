@@ -198,14 +198,12 @@ def refused_probe(outgoing: Outgoing, status: int) -> Page:
     )
 
 
-def repeated_page(page: Page, count: int) -> None:
-    """A page that came back with exactly the records of the page before it. Past a short page,
-    or from the third page on (the position moved paging once already), that is how some APIs
-    (json-server 1.x) answer any page past their last one: the end of the data. Otherwise the API
-    ignored the position it was sent."""
-    state = page.state
-    size = state.learned_page_size or state.page_size
-    if state.unconfirmed_short is not None or (size is not None and count < size) or page.number >= 2:
+def repeated_page(page: Page) -> None:
+    """A page that came back with exactly the records of the page before it. From the third page
+    on (the position moved paging once already, so the API does not ignore it), that is how some
+    APIs (json-server 1.x) answer any page past their last one: the end of the data. On the
+    second page it cannot be told from an API that ignores the position it was sent: an error."""
+    if page.number >= 2:
         page.records = []  # read already, with the page before
         page.end_reason = "the API repeated the last page"
         page.notes.append(

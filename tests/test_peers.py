@@ -98,3 +98,25 @@ async def test_configured_source_pages_step_by_step(style: Style, peer: Peer, tm
     assert ids == peer.expected_ids[: len(ids)]
     assert [page["page"]["number"] for page in pages] == [1, 2, 3]
     assert third["has_more"] is True and third["next_cursor"] is not None
+
+
+@pytest.mark.parametrize("style", AUTO)
+async def test_bare_url_in_auto_mode_pages_step_by_step(style: Style, peer: Peer, tmp_path: Path) -> None:
+    """Auto mode one ``list_page`` at a time (a probe happens across calls): three pages continue
+    the dataset, and each page's own cursor re-reads exactly that page."""
+    assert style.auto_path is not None
+    request = {"url": peer.url + style.auto_path}
+    async with connect(config_file(tmp_path, peer, None)) as client:
+        with anyio.fail_after(DRAIN_TIMEOUT_SECONDS):
+            pages = [structured(await client.call_tool("list_page", {"request": request}))]
+            while len(pages) < 3 and pages[-1]["next_cursor"] is not None:
+                pages.append(
+                    structured(await client.call_tool("list_page", {"cursor": pages[-1]["next_cursor"]}))
+                )
+            again = [
+                structured(await client.call_tool("list_page", {"cursor": page["cursor"]})) for page in pages
+            ]
+    ids = [record["id"] for page in pages for record in page["records"]]
+    assert ids == peer.expected_ids[: len(ids)]
+    assert len(pages) == 3 or ids == peer.expected_ids  # three pages, or all there is
+    assert [page["records"] for page in again] == [page["records"] for page in pages]
