@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from mcp_paginate.errors import CursorError, ResponseShapeError, UpstreamStatusError
 from mcp_paginate.http import HttpResponse, RequestLog
 from mcp_paginate.paginators import OffsetPagination, PagePagination, PageView, State
-from mcp_paginate.paginators.probe import Detection, Probe, describe, second_state, verify
+from mcp_paginate.paginators.probe import REPEATED, Detection, Probe, describe, second_state, verify
 from mcp_paginate.records import extract_records, records_digest
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ async def probe_second_page(
         except BaseException:
             plan.session = original
             raise
-        repeats += "again" in why
+        repeats += why == REPEATED
         tried.append(f"{describe(candidate)}: {why}")
     plan.session = original
     return _unverified(number, state, probe, tried, log, every_repeat=repeats == len(probe.candidates))

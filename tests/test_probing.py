@@ -197,3 +197,14 @@ async def test_fields_that_match_nothing_say_so(client: Client, sample_api: Samp
     assert any("match nothing" in note and "name" in note for note in page["notes"])
     good = await _call(client, "list_page", {"request": {"url": url}, "fields": ["name"]})
     assert not any("match nothing" in note for note in good["notes"])
+
+
+async def test_an_api_that_ignores_every_probe_has_one_page(client: Client, sample_api: SampleAPI) -> None:
+    """A bare list of 10 (a round count, so maybe a page) from an API that ignores ?offset= and
+    ?page=: both probes answer page 1 again, and with no total reported that is all there is."""
+    before = sample_api.stats.requests
+    data = await _call(client, "fetch_all", {"request": {"url": sample_api.url + "/bare-first"}})
+    assert await _ids(client, data) == list(range(1, 11))
+    assert data["complete"] is True and data["stop_reason"] == "exhausted"
+    assert sample_api.stats.requests - before == 3  # the page, and two probes
+    assert any("page 1 is all there is" in note for note in data["notes"])

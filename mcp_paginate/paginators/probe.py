@@ -46,7 +46,7 @@ from mcp_paginate.paginators.none import NoPagination
 from mcp_paginate.paginators.offset import OffsetPagination
 from mcp_paginate.paginators.page import PagePagination
 
-__all__ = ["MAX_PROBES", "Detection", "Probe", "detect_scheme", "record_digests", "verify"]
+__all__ = ["MAX_PROBES", "REPEATED", "Detection", "Probe", "detect_scheme", "record_digests", "verify"]
 
 MAX_PROBES = 3
 """Schemes tried for the second page: the request paging would make anyway, and two extra."""
@@ -56,6 +56,9 @@ ROUND_SIZES = frozenset({10, 20, 25, 30, 40, 50, 100, 200, 250, 500, 1000})
 
 DIGESTS_KEPT = 200
 """The first page's records remembered (as digests) to see a probe answer repeat them."""
+
+REPEATED = "answered records of the first page again (the parameter was ignored)"
+"""`verify`'s reason for an answer that repeats the first page: the API ignored the parameter."""
 
 JSON_HEADERS = ("x-pagination", "pagination")
 TOTAL_HEADERS = ("x-total-count", "x-total", "total-count")
@@ -138,7 +141,7 @@ def verify(probe: Probe, page: PageView, candidate: OffsetPagination | PagePagin
         return "answered no records"
     seen = set(probe.digests)
     if any(digest in seen for digest in record_digests(page.records)):
-        return "answered records of the first page again (the parameter was ignored)"
+        return REPEATED
     total = _probe_total(page, candidate)
     if probe.total is not None and total is not None and total < probe.received:
         return f"reported a total of {total}, contradicting the {probe.total} of the first page"
