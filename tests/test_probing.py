@@ -35,10 +35,16 @@ def _config(api: SampleAPI) -> AppConfig:
         {
             "server": {"allowed_hosts": [base.removeprefix("http://")]},
             "sources": {
-                "contradicting": {
-                    "url": base + "/contradicting",
-                    "records": "items",
-                    "pagination": {"mode": "offset", "page_size": 100, "total": "total"},
+                "wrong_offset_name": {  # the mistake, pinned: ?skip= where the API takes $skip
+                    "url": base + "/skip-echo",
+                    "records": "data",
+                    "pagination": {
+                        "mode": "offset",
+                        # page 1 sends ?skip= (empty: no filter), page 2 ?skip=10 (a filter: total 0)
+                        "offset_param": {"in": "query", "name": "skip", "template": "{{ offset or '' }}"},
+                        "limit_param": None,
+                        "total": "total",
+                    },
                 },
                 "repeat_last": {
                     "url": base + "/repeat-last",
@@ -143,7 +149,7 @@ async def test_a_reported_total_is_kept_and_page_numbers_are_probed(
 async def test_nothing_verifies_so_the_result_is_incomplete_and_says_why(
     client: Client, sample_api: SampleAPI
 ) -> None:
-    data = await _call(client, "fetch_all", {"request": {"url": sample_api.url + "/contradicting"}})
+    data = await _call(client, "fetch_all", {"request": {"url": sample_api.url + "/filtering"}})
     assert data["complete"] is False and data["stop_reason"] == "error"
     assert await _ids(client, data) == list(range(1, 101))  # the records read are kept
     assert data["total"] == TOTAL
@@ -156,9 +162,9 @@ async def test_nothing_verifies_so_the_result_is_incomplete_and_says_why(
 
 
 async def test_a_total_that_contradicts_the_first_stops_with_an_error(client: Client) -> None:
-    data = await _call(client, "fetch_all", {"source": "contradicting"})
+    data = await _call(client, "fetch_all", {"source": "wrong_offset_name"})
     assert data["complete"] is False and data["stop_reason"] == "error"
-    assert data["count"] == 100
+    assert await _ids(client, data) == list(range(1, 11))
     assert "total of 0" in data["error"] and "contradicts" in data["error"]
 
 

@@ -3,13 +3,15 @@
 ``GET /skip-echo?$skip=&$top=``
     OData-style paging whose body echoes ``skip`` and ``top`` without the ``$``: ``{"data",
     "total", "skip", "top"}``, 10 per page by default, cap 100. Any other query parameter is a
-    filter on the records' fields (``?skip=10`` matches nothing: ``total: 0, data: []``).
+    filter on the records' fields (``?skip=10`` matches nothing: ``total: 0, data: []``); an empty
+    one (``?skip=``) filters nothing.
 ``GET /counted?page=``
     Page numbers, 25 per page, nothing echoed: ``{"data", "total"}``; any other query parameter is
     ignored (the first page again).
-``GET /contradicting?offset=&limit=``
-    Offset paging (default 100, cap 100) whose total says ``237`` on the first page and ``0``
-    after it, with no records: ``{"items", "total"}``.
+``GET /filtering?start=&limit=``
+    Offset paging by ``start`` (default limit 100, cap 100), nothing echoed: ``{"items", "total"}``.
+    Any other query parameter is a filter on the records' fields: ``?offset=100`` matches nothing
+    and answers ``total: 0`` (a total contradicting the first page's 237).
 ``GET /repeat-last?page=&per_page=``
     Page numbers (default 25, cap 100) with no end signal: any page past the last answers the
     last page again, as json-server 1.x does: ``{"items"}``.
@@ -39,7 +41,7 @@ def routes(data: SampleData) -> list[BaseRoute]:
     return [
         Route("/skip-echo", partial(skip_echo, data)),
         Route("/counted", partial(counted, data)),
-        Route("/contradicting", partial(contradicting, data)),
+        Route("/filtering", partial(filtering, data)),
         Route("/repeat-last", partial(repeat_last, data)),
         Route("/bare-first", partial(bare_first, data)),
     ]
@@ -48,16 +50,8 @@ def routes(data: SampleData) -> list[BaseRoute]:
 async def skip_echo(data: SampleData, request: Request) -> Response:
     top = page_size(request, "$top", MAX_PAGE_SIZE)
     skip = query_int(request, "$skip", 0)
-    filters = {key: value for key, value in request.query_params.items() if key not in {"$top", "$skip"}}
-    if filters:
-        matching = [
-            record
-            for record in (make_record(i) for i in range(1, data.total + 1))
-            if all(str(record.get(key)) == value for key, value in filters.items())
-        ]
-        body: JSONObject = {"data": matching[skip : skip + top], "total": len(matching)}
-    else:
-        body = {"data": data.slice(skip, top).records, "total": data.total}
+    matching = _filtered(data, request, {"$top", "$skip"})
+    body: JSONObject = {"data": matching[skip : skip + top], "total": len(matching)}
     return JSONResponse(body | {"skip": skip, "top": top})
 
 
@@ -67,12 +61,11 @@ async def counted(data: SampleData, request: Request) -> Response:
     return JSONResponse({"data": page.records, "total": data.total})
 
 
-async def contradicting(data: SampleData, request: Request) -> Response:
-    limit = min(query_int(request, "limit", MAX_PAGE_SIZE, minimum=1), MAX_PAGE_SIZE)
-    offset = query_int(request, "offset", 0)
-    if offset == 0:
-        return JSONResponse({"items": data.slice(0, limit).records, "total": data.total})
-    return JSONResponse({"items": [], "total": 0})
+async def filtering(data: SampleData, request: Request) -> Response:
+    limit = page_size_or(request, "limit", MAX_PAGE_SIZE)
+    start = query_int(request, "start", 0)
+    matching = _filtered(data, request, {"start", "limit"})
+    return JSONResponse({"items": matching[start : start + limit], "total": len(matching)})
 
 
 async def repeat_last(data: SampleData, request: Request) -> Response:
@@ -92,3 +85,20 @@ async def bare_first(data: SampleData, request: Request) -> Response:
     page = data.slice(int(cursor), 10)
     following = None if page.next_offset is None else str(page.next_offset)
     return JSONResponse({"items": page.records, "next_cursor": following})
+
+
+def page_size_or(request: Request, name: str, cap: int) -> int:
+    """The page size asked for (default: the cap)."""
+    return min(query_int(request, name, cap, minimum=1), cap)
+
+
+def _filtered(data: SampleData, request: Request, paging: set[str]) -> list[JSONObject]:
+    """The records whose fields equal every non-empty query parameter but the paging ones."""
+    filters = {key: value for key, value in request.query_params.items() if key not in paging and value}
+    if not filters:
+        return data.slice(0, data.total).records
+    return [
+        record
+        for record in (make_record(i) for i in range(1, data.total + 1))
+        if all(str(record.get(key)) == value for key, value in filters.items())
+    ]
