@@ -19,6 +19,10 @@ concrete pagination that continues from it. In order of trust:
    parameters the request used or the response echoes;
 7. otherwise a single page.
 
+What 5 to 7 read from names the response only echoes, and a "single page" that reports a larger
+total or looks like a page, is not established: `mcp_paginate.paginators.probe` says what the
+second request tries and how its answer is verified before anything is adopted.
+
 Paging values go where the request already carried them (``?limit=50``, ``?$top=``, a POST
 body's ``input.limit``), so the next request differs from the first only in its position.
 Detection sends no request: a next link to another origin is recognised as the pagination, and
