@@ -128,7 +128,9 @@ def alloy_hint(environ: Mapping[str, str]) -> str | None:
         return None
     params = " ".join(f"-p {param}=…" for param, name in _ALLOY_PARAM_VARIABLES.items() if name in unset)
     them = "them" if len(unset) > 1 else "it"
-    return f"source 'alloy' has no default for {' and '.join(unset)}: export {them}, or pass {params} each run"
+    return (
+        f"source 'alloy' has no default for {' and '.join(unset)}: export {them}, or pass {params} each run"
+    )
 
 
 def no_config_steps() -> list[str]:
