@@ -215,7 +215,8 @@ async def _check_cursor(app: AppContext, cursor: str, run: _Run) -> None:
         CursorError: the cursor is malformed, unknown to this store, unreadable, of another
             source, or of a page not reached.
     """
-    again = f"start again without --cursor: {shlex.join(['mcp-paginate', 'fetch', run.source])}"
+    config = ["--config", run.config_path] if run.config_path else []
+    again = f"start again without --cursor: {shlex.join(['mcp-paginate', 'fetch', run.source, *config])}"
     try:
         session_id, number, _ = parse_cursor(cursor)
     except CursorError:

@@ -99,7 +99,7 @@ def test_a_malformed_cursor_names_the_cursor_flag(config: Path) -> None:
     done = run(config.parent, "fetch", "offset", "--cursor", "xyz", "--config", str(config))
     message = error_line(done)
     assert message.startswith("--cursor 'xyz' is not a cursor mcp-paginate printed")
-    assert message.endswith("start again without --cursor: mcp-paginate fetch offset")
+    assert message.endswith(f"start again without --cursor: mcp-paginate fetch offset --config {config}")
     assert "source=" not in message and "list_page" not in message
 
 
