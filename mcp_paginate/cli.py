@@ -22,6 +22,7 @@ import anyio
 from mcp_paginate.config import AppConfig, default_config_path, load_config
 from mcp_paginate.errors import InputError, PaginateError
 from mcp_paginate.store import default_store_url
+from mcp_paginate.terminal import Invocation, cli_message
 
 __all__ = ["main"]
 
@@ -90,13 +91,14 @@ def _is_loopback(host: str) -> bool:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
 
+    from mcp_paginate.terminal import alloy_hint, cli_console, no_config_steps
+
     config = _load(args)
-    console = Console()
+    console = cli_console()
     where = config.path or "built-in defaults (no config file)"
-    console.print(f"config: {where}")
+    console.print(f"config: {where}", markup=False)
     table = Table("source", "mode", "max page size", "params", "description")
     problems = []
     for name, source in sorted(config.sources.items()):
@@ -112,9 +114,12 @@ def cmd_sources(args: argparse.Namespace) -> int:
             problems.append(
                 f"source {name!r} needs environment variables that are not set: {', '.join(missing)}"
             )
-    console.print(table)
+    if config.sources:
+        console.print(table)
+    else:
+        console.print("no sources configured")
     hosts = ", ".join(config.server.allowed_hosts) or "none (ad-hoc requests disabled)"
-    console.print(f"ad-hoc requests may reach: {hosts}")
+    console.print(f"ad-hoc requests may reach: {hosts}", markup=False)
     if args.check:
         from mcp_paginate.checks import check_sources
 
@@ -123,6 +128,12 @@ def cmd_sources(args: argparse.Namespace) -> int:
             return 1
     for problem in problems:
         console.print(f"[yellow]warning:[/] {problem}")
+    alloy = alloy_hint(os.environ)
+    if alloy and ("alloy" not in config.sources or os.environ.get("ALLOY_API_KEY")):
+        console.print(f"note: {alloy}", markup=False, highlight=False)
+    if config.path is None:
+        for line in no_config_steps():
+            console.print(line, markup=False, highlight=False)
     return 0
 
 
@@ -138,7 +149,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         params=params,
         out=args.out,
         max_records=args.max_records,
-        fields=args.fields.split(",") if args.fields else None,
+        fields=_parse_fields(args.fields),
         cursor=args.cursor,
         store_url=_store_url(args),
     )
@@ -229,6 +240,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0 if result.complete else 1
 
 
+def _parse_fields(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    fields = [name.strip() for name in text.split(",")]
+    if not all(fields):
+        raise InputError(
+            f"--fields takes comma-separated dotted field names, e.g. id,name,owner.email; got {text!r}"
+        )
+    return fields
+
+
 def _parse_params(pairs: Sequence[str]) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for pair in pairs:
@@ -314,7 +336,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         code = args.handler(args)
     except PaginateError as exc:
-        _error(str(exc))
+        config = getattr(args, "config", None)
+        _error(cli_message(exc, Invocation(config_path=config, config_flag=config)))
         code = 2
     except KeyboardInterrupt:
         _error("interrupted")

@@ -32,7 +32,7 @@ from pydantic import (
 )
 
 from mcp_paginate.credentials import ENV_REFERENCE, env_references
-from mcp_paginate.errors import ConfigError, InputError
+from mcp_paginate.errors import ConfigError, ParamsError
 from mcp_paginate.paginators import AutoPagination, Pagination
 from mcp_paginate.paginators.base import check_path, param_text, path_options
 
@@ -166,15 +166,20 @@ class SourceConfig(BaseModel):
         unknown = sorted(set(given) - set(self.params))
         if unknown:
             known = ", ".join(sorted(self.params)) or "none"
-            raise InputError(
-                f"source {self.name!r} has no params {unknown}; its params are: {known}", source=self.name
+            raise ParamsError(
+                f"source {self.name!r} has no params {unknown}; its params are: {known}",
+                source=self.name,
+                unknown=unknown,
+                known=sorted(self.params),
             )
         for key, spec in self.params.items():
             if key not in given and spec.default is None and spec.required:
-                raise InputError(
+                raise ParamsError(
                     f"source {self.name!r} needs param {key!r} ({spec.description or 'no description'}); "
                     "pass it in params",
                     source=self.name,
+                    missing=key,
+                    description=spec.description,
                 )
         return given
 

@@ -54,6 +54,7 @@ def run_demo() -> int:
 
 async def _demo() -> int:
     console = Console(highlight=False)
+    console.soft_wrap = not console.is_terminal  # piped: one line stays one line (rules keep the width)
     with SampleAPI(api_key=_DEMO_KEY) as api, tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "config.toml"
         config.write_text(_config(api.url), encoding="utf-8")

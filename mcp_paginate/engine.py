@@ -36,6 +36,7 @@ from mcp_paginate.errors import (
     InputError,
     PaginationLoopError,
     ResponseShapeError,
+    UnknownSourceError,
     UpstreamStatusError,
 )
 
@@ -543,8 +544,7 @@ def _resolve_plan(app: AppContext, session: SessionRecord, *, check_start: bool)
 def _source(app: AppContext, name: str) -> SourceConfig:
     sources = app.config.sources
     if name not in sources:
-        known = ", ".join(sorted(sources)) or "none configured"
-        raise InputError(f"unknown source {name!r}; available sources: {known} (see list_sources)")
+        raise UnknownSourceError(name, sources)
     return sources[name]
 
 

@@ -6,6 +6,8 @@ reading a tool error, or a person reading the terminal. The tree::
     PaginateError
     ├── ConfigError            the config file or a source definition is invalid
     ├── InputError             a tool argument is wrong (unknown source, bad params, bad spec)
+    │   ├── UnknownSourceError     no configured source has that name
+    │   ├── ParamsError            a source's params are missing or unknown
     │   ├── HostNotAllowedError    an ad-hoc URL or next-link points where it may not go
     │   └── CursorError            a cursor is unknown, expired, forged or someone else's
     ├── UpstreamError          the API answered, but not with what we can use
@@ -16,10 +18,15 @@ reading a tool error, or a person reading the terminal. The tree::
     └── StoreError             the session store is unreachable or failed
 
 The MCP wiring (`mcp_paginate.server`) translates these, and only these, into
-`ToolError`s; anything else is a bug.
+`ToolError`s; anything else is a bug. A message is worded for the tools (argument names); the
+errors a terminal user can also meet carry what they are about as fields (`UnknownSourceError`,
+`ParamsError`), from which the command line words its own (flags and commands).
 """
 
 from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
 
 __all__ = [
     "ConfigError",
@@ -28,11 +35,14 @@ __all__ = [
     "InputError",
     "PaginateError",
     "PaginationLoopError",
+    "ParamsError",
     "ResponseShapeError",
     "StoreError",
     "TransportError",
+    "UnknownSourceError",
     "UpstreamError",
     "UpstreamStatusError",
+    "closest",
 ]
 
 
@@ -54,6 +64,41 @@ class ConfigError(PaginateError):
 
 class InputError(PaginateError):
     """A tool argument is wrong; the message says which and how to fix it."""
+
+
+class UnknownSourceError(InputError):
+    """No configured source is called ``name``; ``known`` are the names that are, ``guess`` the
+    closest of them (or None)."""
+
+    def __init__(self, name: str, known: Iterable[str]) -> None:
+        self.name = name
+        self.known = sorted(known)
+        self.guess = closest(name, self.known)
+        guess = f"did you mean {self.guess!r}? " if self.guess else ""
+        listed = ", ".join(self.known) or "none configured"
+        super().__init__(f"unknown source {name!r}; {guess}available sources: {listed} (see list_sources)")
+
+
+class ParamsError(InputError):
+    """The params given for source ``source`` do not fit its declaration: ``missing`` is a
+    required param not given (``description`` says what it is), or ``unknown`` are names the
+    source does not declare (``known`` are those it does)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str,
+        missing: str | None = None,
+        description: str | None = None,
+        unknown: Iterable[str] = (),
+        known: Iterable[str] = (),
+    ) -> None:
+        super().__init__(message, source=source)
+        self.missing = missing
+        self.description = description
+        self.unknown = list(unknown)
+        self.known = list(known)
 
 
 class HostNotAllowedError(InputError):
@@ -109,3 +154,9 @@ class PaginationLoopError(PaginateError):
 
 class StoreError(PaginateError):
     """The session store failed or is unreachable."""
+
+
+def closest(name: str, names: Iterable[str]) -> str | None:
+    """The name in ``names`` closest to ``name`` (difflib), if one is close enough to suggest."""
+    matches = difflib.get_close_matches(name, list(names), n=1)
+    return matches[0] if matches else None

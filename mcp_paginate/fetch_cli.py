@@ -7,14 +7,15 @@ however large the source is, and the output holds exactly the records before the
 printed on interruption::
 
     $ mcp-paginate fetch github_issues -p owner=encode -p repo=httpx --out issues.jsonl
-    ⠹ github_issues ━━━━━━━━━━╺━━━━━━━━━━━  1,200/2,874 records · 12 pages · 310 rec/s · 0:00:04
+    ✗ github_issues ━━━━━━━━━━╺━━━━━━━━━━━  1,200/2,874 records · 12 pages · 310 rec/s · 0:00:04
     ^C
     interrupted after 1,200 records; resume with:
       mcp-paginate fetch github_issues --out issues.jsonl --cursor 3kq…Vw.12
 
-The progress bar goes to stderr, the records to ``--out`` (appended to when resuming with
-``--cursor``) or stdout. Exit status: 0 done, 1 stopped by an API or network error (the
-cursor to resume from is printed), 2 a usage/config error, 130 interrupted (Ctrl-C).
+The progress bar goes to stderr and ends on ✓ (done) or ✗ (failed, interrupted); the records
+go to ``--out`` (appended to when resuming with ``--cursor``) or stdout. Exit status: 0 done,
+1 stopped by an API or network error (the cursor to resume from is printed), 2 a usage/config
+error, 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -27,26 +28,19 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import anyio
+from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    ProgressColumn,
-    SpinnerColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.text import Text
 
 from mcp_paginate.app import AppContext, open_app
 from mcp_paginate.arguments import PagingArguments
 from mcp_paginate.config import AppConfig
 from mcp_paginate.drain import Drain, DrainState, JsonLinesSink, Limits
-from mcp_paginate.engine import Engine
+from mcp_paginate.engine import Engine, Plan, Position
 from mcp_paginate.errors import ConfigError, CursorError, InputError, PaginateError
+from mcp_paginate.fetch_progress import FetchBar
 from mcp_paginate.sessions import parse_cursor
 from mcp_paginate.store import default_store_url
+from mcp_paginate.terminal import Invocation, cli_console, cli_message
 
 __all__ = ["run_fetch"]
 
@@ -105,50 +99,6 @@ class _Run:
         return " ".join(shlex.quote(word) for word in words)
 
 
-class _RecordsColumn(ProgressColumn):
-    """``1,200/2,874 records`` (or ``1,200 records`` while the total is unknown)."""
-
-    def render(self, task: Task) -> Text:
-        done = f"{int(task.completed):,}"
-        if task.total is not None:
-            return Text(f"{done}/{int(task.total):,} records", style="progress.download")
-        return Text(f"{done} records", style="progress.download")
-
-
-class _PagesColumn(ProgressColumn):
-    """``· 12 pages``."""
-
-    def render(self, task: Task) -> Text:
-        pages = task.fields.get("pages", 0)
-        return Text(f"· {pages:,} page{'' if pages == 1 else 's'}")
-
-
-class _RateColumn(ProgressColumn):
-    """Records per second since this run started."""
-
-    def render(self, task: Task) -> Text:
-        rate = task.fields.get("rate")
-        return Text("- rec/s" if rate is None else f"{rate:,.0f} rec/s", style="progress.data.speed")
-
-
-def _progress(console: Console) -> Progress:
-    return Progress(
-        SpinnerColumn(finished_text="[green]✓[/]"),
-        TextColumn("[bold]{task.description}"),
-        BarColumn(bar_width=30),
-        _RecordsColumn(),
-        _PagesColumn(),
-        TextColumn("·"),
-        _RateColumn(),
-        TextColumn("·"),
-        TimeElapsedColumn(),
-        console=console,
-        redirect_stdout=False,
-        redirect_stderr=False,
-        transient=False,
-    )
-
-
 def run_fetch(
     config: AppConfig,
     *,
@@ -162,7 +112,7 @@ def run_fetch(
     console: Console | None = None,
 ) -> int:
     """Drain ``source`` (or continue from ``cursor``) to JSON Lines; return the exit status."""
-    console = console or Console(stderr=True)
+    console = console or cli_console(stderr=True)
     if max_records is not None and max_records < 1:
         return _fail(console, "--max-records must be at least 1", EXIT_USAGE)
     run = _Run(source=source, out=out, store_url=store_url, config_path=config.path)
@@ -197,72 +147,109 @@ async def _drain(
 ) -> int:
     async with open_app(config, run.store_url) as app:
         run.redact = app.redactor.redact
+        engine = Engine(app)
+        args = PagingArguments(
+            source=None if cursor else run.source,
+            params=None if cursor else params,
+            cursor=cursor,
+            fields=fields,
+        )
         try:
             if cursor is not None:
-                await _check_cursor(app, cursor, run.source)
+                await _check_cursor(app, cursor, run)
                 if params:
                     console.print(
                         "[dim]note: -p params are fixed by the cursor's session and were ignored[/]"
                     )
-        except PaginateError as exc:
+            plan, start = await engine.open(args)
+        except (ConfigError, InputError) as exc:
             return _fail(console, _message(run, exc), EXIT_USAGE)
-        with _progress(console) as progress:
-            task = progress.add_task(run.source, total=None, pages=0, rate=None)
-            run.drained.cursor = cursor
-            args = PagingArguments(
-                source=None if cursor else run.source,
-                params=None if cursor else params,
-                cursor=cursor,
-                fields=fields,
-            )
-
-            async def show(count: int, total: int | None, message: str) -> None:
-                _show(progress, task, run, total)
-
-            try:
-                engine = Engine(app)
-                plan, start = await engine.open(args)
-                run.before = (start.state.offset or 0) + start.skip
-                drain = Drain(
-                    engine, plan, limits=Limits(max_records=max_records), progress=show, state=run.drained
-                )
-                await drain.run(JsonLinesSink(stream), start)
-            except (ConfigError, InputError) as exc:
-                if run.pages == 0:
-                    _discard(progress)
-                    return _fail(console, _message(run, exc), EXIT_USAGE)
-                return _stopped_by_error(console, progress, run, exc)
-            except PaginateError as exc:
-                return _stopped_by_error(console, progress, run, exc)
-            done = run.before + run.written
-            progress.update(
-                task, total=done if not run.stopped_at_limit else progress.tasks[0].total, completed=done
-            )
-    run.finished = True
-    return _summary(console, run)
+        except PaginateError as exc:  # the store failed
+            return _fail(console, f"stopped before any record: {_message(run, exc)}", EXIT_FAILED)
+        run.before = (start.state.offset or 0) + start.skip
+        run.drained.cursor = cursor
+        with FetchBar(console, run.source) as bar:
+            code = await _write(engine, plan, start, run, stream, max_records, bar, console)
+    if code == EXIT_OK:
+        run.finished = True
+        return _summary(console, run)
+    return code
 
 
-async def _check_cursor(app: AppContext, cursor: str, source: str) -> None:
-    session_id, _, _ = parse_cursor(cursor)
-    session = await app.store.get_session(session_id)
-    if session is None:
+async def _write(
+    engine: Engine,
+    plan: Plan,
+    start: Position,
+    run: _Run,
+    stream: TextIO,
+    max_records: int | None,
+    bar: FetchBar,
+    console: Console,
+) -> int:
+    """Run the drain into ``stream`` under ``bar``; end the bar as the drain ended."""
+
+    async def show(count: int, total: int | None, message: str) -> None:
+        _show(bar, run, total)
+
+    try:
+        drain = Drain(engine, plan, limits=Limits(max_records=max_records), progress=show, state=run.drained)
+        await drain.run(JsonLinesSink(stream), start)
+    except (ConfigError, InputError) as exc:
+        if run.pages == 0:
+            bar.discard()
+            return _fail(console, _message(run, exc), EXIT_USAGE)
+        return _stopped_by_error(console, bar, run, exc)
+    except PaginateError as exc:
+        return _stopped_by_error(console, bar, run, exc)
+    done = run.before + run.written
+    bar.update(total=done if not run.stopped_at_limit else bar.total, completed=done)
+    bar.end("done")
+    return EXIT_OK
+
+
+async def _check_cursor(app: AppContext, cursor: str, run: _Run) -> None:
+    """Check ``--cursor`` before the drain, so that what is wrong with it is said in terms of
+    the command (the engine would say it in the tools' terms).
+
+    Raises:
+        CursorError: the cursor is malformed, unknown to this store, unreadable, of another
+            source, or of a page not reached.
+    """
+    config = ["--config", run.config_path] if run.config_path else []
+    again = f"start again without --cursor: {shlex.join(['mcp-paginate', 'fetch', run.source, *config])}"
+    try:
+        session_id, number, _ = parse_cursor(cursor)
+    except CursorError:
         raise CursorError(
-            "that cursor is unknown to this store (expired, or from another --store); "
-            f"start again without --cursor: mcp-paginate fetch {source}"
+            f"--cursor {cursor!r} is not a cursor mcp-paginate printed; pass it exactly as an "
+            f"interrupted or --max-records fetch printed it, or {again}"
+        ) from None
+    try:
+        session = await app.store.get_session(session_id)
+        reached = session is not None and await app.store.get_page(session_id, number) is not None
+    except ValidationError:
+        raise CursorError(
+            f"that cursor was saved by another version of mcp-paginate and cannot be read; {again}"
+        ) from None
+    if session is None:
+        raise CursorError(f"that cursor is unknown to this store (expired, or from another --store); {again}")
+    if session.source != run.source:
+        raise CursorError(f"that cursor continues source {session.source!r}, not {run.source!r}")
+    if not reached:
+        raise CursorError(
+            f"that cursor names a page its session has not reached; pass the last --cursor a fetch "
+            f"printed, or {again}"
         )
-    if session.source != source:
-        raise CursorError(f"that cursor continues source {session.source!r}, not {source!r}")
 
 
-def _show(progress: Progress, task: Any, run: _Run, total: int | None) -> None:
-    before = run.before
+def _show(bar: FetchBar, run: _Run, total: int | None) -> None:
     elapsed = time.monotonic() - run.started
     rate = run.written / elapsed if elapsed > 0 else None
-    progress.update(task, completed=before + run.written, total=total, pages=run.pages, rate=rate)
+    bar.update(completed=run.before + run.written, total=total, pages=run.pages, rate=rate)
 
 
-def _message(run: _Run, exc: BaseException) -> str:
-    text = str(exc)
+def _message(run: _Run, exc: PaginateError) -> str:
+    text = cli_message(exc, Invocation(config_path=run.config_path, config_flag=run.config_path))
     return run.redact(text) if run.redact is not None else text
 
 
@@ -271,17 +258,11 @@ def _fail(console: Console, message: str, code: int) -> int:
     return code
 
 
-def _discard(progress: Progress) -> None:
-    """Stop the progress display and erase it (nothing was fetched, so it has nothing to say)."""
-    progress.live.transient = True
-    progress.stop()
-
-
-def _stopped_by_error(console: Console, progress: Progress, run: _Run, exc: PaginateError) -> int:
+def _stopped_by_error(console: Console, bar: FetchBar, run: _Run, exc: PaginateError) -> int:
     if run.pages:
-        progress.stop()  # keep the last frame: it shows how far the drain got
+        bar.end("failed")  # keep the last frame: it shows how far the drain got
     else:
-        _discard(progress)
+        bar.discard()
     where = f"after {run.written:,} records" if run.pages else "before any record"
     message = f"stopped {where}: {_message(run, exc)}"
     if run.resumable and run.pages:

@@ -168,8 +168,8 @@ def test_fetch_unknown_source_is_one_clear_line(workdir: Path) -> None:
     done = fetch(workdir, "nope")
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "mcp-paginate: error: unknown source 'nope'; available sources: broken, link, offset_total "
-        "(see list_sources)"
+        "mcp-paginate: error: unknown source 'nope'; configured sources: broken, link, offset_total; "
+        f"run `mcp-paginate sources --config {workdir / 'config.toml'}` to list them with their params"
     ]
 
 
@@ -200,6 +200,9 @@ def test_fetch_error_mid_drain_keeps_what_it_wrote_and_resumes(
     stopped = re.search(r"stopped after ([\d,]+) records", failed.stderr)
     assert stopped is not None and "upstream answered 503" in failed.stderr, failed.stderr
     written = int(stopped.group(1).replace(",", ""))
+    assert re.search(rf"^✗ offset_total [━╸╺ ]+ {written}/237 records", failed.stderr, re.MULTILINE), (
+        failed.stderr
+    )
     assert written in {40, 80, 120, 160}  # pages of 40; page 0 was the first request, and answered
     assert ids_in((tmp_path / "records.jsonl").read_text(encoding="utf-8")) == ALL_IDS[:written]
     failing_api.faults = FaultPlan()
