@@ -25,6 +25,7 @@ def sample_sources(url: str) -> dict[str, dict[str, Any]]:
             "base_url": url,
             "connector": "hubspot",
             "action": "listContacts",
+            "form": "guide",  # an offset + has_more API for the engine's tests (tests/test_alloy.py: both forms)
         },
         "offset_total": {
             "url": url + "/offset",
