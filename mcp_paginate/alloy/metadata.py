@@ -109,22 +109,21 @@ async def prepare_pagination(
         )
         parameters = await _fetch(app, source, request, policy, params)
         cache.fetches += 1
-        cache.put(key, parameters)
+        if parameters is not None:
+            cache.put(key, parameters)
     return spec.model_copy(update={"parameters": parameters}) if parameters else spec
 
 
 async def _fetch(
     app: AppContext, source: SourceConfig, request: PreparedRequest, policy: OriginPolicy, params: Mapping[str, Any]
-) -> dict[str, str]:
-    """The placement the metadata gives; {} when the answer is not metadata."""
+) -> dict[str, str] | None:
+    """The placement the metadata gives; {} when the answer is not metadata; None (not cached)
+    when the key was refused: the execution then reports that, in Alloy's words."""
     try:
         response = await app.http.send(request, policy, source=source.name, pool=source.name)
     except UpstreamStatusError as exc:
         if exc.status in (401, 403):
-            raise InputError(
-                f"Alloy refused the key ({exc}); check ALLOY_API_KEY (and the x-api-version the source sends)",
-                source=source.name,
-            ) from None
+            return None
         if exc.status == 404:
             await _check_action_exists(app, request, policy, source, params, str(exc))
         return {}

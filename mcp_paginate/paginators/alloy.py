@@ -220,7 +220,7 @@ class AlloyPagination(OffsetPagination):
         if form == "guide":
             step = super().next_state(page, state)
             if self.form == "auto" and state.cursor is None and not state.offset:
-                step.notes.insert(0, "alloy: Pagination guide form (data + pagination.hasMore/nextOffset)")
+                step.notes.append("alloy: Pagination guide form (data + pagination.hasMore/nextOffset)")
             return step
         return self._reference_step(page, state)
 
