@@ -100,7 +100,9 @@ def alloy_discovery_sources(
     """Sources over Alloy's metadata endpoints: which connectors exist, a connector's actions,
     and an action's parameters (name, and ``in``: query, body or path)."""
     root = (base_url or ALLOY_DEFAULT_BASE_URL).rstrip("/") + "/connectors"
-    user = {"user_id": {"description": "Alloy user id (x-alloy-userid)", "default": user_id, "required": False}}
+    user = {
+        "user_id": {"description": "Alloy user id (x-alloy-userid)", "default": user_id, "required": False}
+    }
     connector = {"connector": {"description": "Connector id, e.g. 'hubspot' (see alloy_connectors)"}}
     action = {"action": {"description": "Action id, e.g. 'listContacts' (see alloy_actions)"}}
     headers = _headers(api_version)
@@ -120,7 +122,9 @@ def alloy_discovery_sources(
             "pagination": {"mode": "none"},
         },
         "alloy_action": {
-            "description": "Alloy: an action's parameters (name, in: query/body/path), for the alloy source's input.",
+            "description": (
+                "Alloy: an action's parameters (name, in: query/body/path), for the alloy source's input."
+            ),
             "url": root + "/{connector}/actions/{action}",
             "headers": headers,
             "params": connector | action | user,

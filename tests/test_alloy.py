@@ -62,7 +62,8 @@ async def connected(base_url: str, **extra: Any) -> AsyncIterator[Client]:
     config = load_config(None, environ=environ)
     if extra:
         config = AppConfig.model_validate(
-            {"sources": {"crm": {"preset": "alloy", "base_url": base_url, **extra}}}, context={"environ": environ}
+            {"sources": {"crm": {"preset": "alloy", "base_url": base_url, **extra}}},
+            context={"environ": environ},
         )
     async with Client(create_server(config, "memory://", environ=environ)) as client:
         yield client
@@ -72,9 +73,13 @@ def ids(records: list[dict[str, Any]]) -> list[int]:
     return [record["id"] for record in records]
 
 
-async def stepwise(client: Client, params: dict[str, Any], source: str = "alloy") -> tuple[list[int], list[str]]:
+async def stepwise(
+    client: Client, params: dict[str, Any], source: str = "alloy"
+) -> tuple[list[int], list[str]]:
     """Every page through list_page, cursor after cursor: the ids and the first page's notes."""
-    page = structured(await client.call_tool("list_page", {"source": source, "params": params, "page_size": 30}))
+    page = structured(
+        await client.call_tool("list_page", {"source": source, "params": params, "page_size": 30})
+    )
     seen, notes = ids(page["records"]), page["notes"]
     for _ in range(20):
         if page["next_cursor"] is None:
@@ -120,11 +125,18 @@ async def test_reference_form_with_only_connector_and_action(
 async def test_the_found_scheme_can_be_pinned(api: SampleAPI) -> None:
     async with connected(api.url + "/reference") as client:
         first = structured(
-            await client.call_tool("list_page", {"source": "alloy", "params": {"connector": "hubspot", "action": "listContacts"}})
+            await client.call_tool(
+                "list_page", {"source": "alloy", "params": {"connector": "hubspot", "action": "listContacts"}}
+            )
         )
     note = next(note for note in first["notes"] if note.startswith("alloy: API reference form"))
     scheme = json.loads(note.split("there: ", 1)[1].split("; page size", 1)[0])
-    pinned = {"mode": "alloy", "form": "reference", "scheme": scheme, "parameters": {"limit": "query", "after": "query"}}
+    pinned = {
+        "mode": "alloy",
+        "form": "reference",
+        "scheme": scheme,
+        "parameters": {"limit": "query", "after": "query"},
+    }
     async with connected(
         api.url + "/reference", connector="hubspot", action="listContacts", pagination=pinned
     ) as client:
@@ -133,7 +145,9 @@ async def test_the_found_scheme_can_be_pinned(api: SampleAPI) -> None:
 
 
 async def test_a_pinned_form_that_the_answer_contradicts_says_which_to_set(api: SampleAPI) -> None:
-    async with connected(api.url + "/reference", connector="hubspot", action="listContacts", form="guide") as client:
+    async with connected(
+        api.url + "/reference", connector="hubspot", action="listContacts", form="guide"
+    ) as client:
         result = await client.call_tool("list_page", {"source": "crm"})
     assert result.is_error
     text = result.content[0].text
@@ -154,15 +168,24 @@ async def test_discovery_sources_list_connectors_actions_and_parameters(api: Sam
         names = {source["name"] for source in listed["sources"]}
         connectors = structured(await client.call_tool("list_page", {"source": "alloy_connectors"}))
         actions = structured(
-            await client.call_tool("list_page", {"source": "alloy_actions", "params": {"connector": "notion"}})
+            await client.call_tool(
+                "list_page", {"source": "alloy_actions", "params": {"connector": "notion"}}
+            )
         )
         parameters = structured(
             await client.call_tool(
-                "list_page", {"source": "alloy_action", "params": {"connector": "notion", "action": "queryDatabase"}}
+                "list_page",
+                {"source": "alloy_action", "params": {"connector": "notion", "action": "queryDatabase"}},
             )
         )
     assert {"alloy", "alloy_connectors", "alloy_actions", "alloy_action"} <= names
-    assert {c["id"] for c in connectors["records"]} == {"hubspot", "notion", "shopify", "zendesk", "mailchimp"}
+    assert {c["id"] for c in connectors["records"]} == {
+        "hubspot",
+        "notion",
+        "shopify",
+        "zendesk",
+        "mailchimp",
+    }
     assert [a["id"] for a in actions["records"]] == ["queryDatabase"]
     assert {(p["name"], p["in"]) for p in parameters["records"]} == {
         ("database_id", "path"),
@@ -202,10 +225,20 @@ async def test_metadata_is_fetched_once_per_action_and_cached(api: SampleAPI) ->
     params = {"connector": "notion", "action": "queryDatabase"}
     async with open_app(config, "memory://", environ=environ) as app:
         source = config.sources["alloy"]
-        specs = [await prepare_pagination(app, source, {**params, **dict(source.check_params(params))}, source.pagination, cache) for _ in range(3)]
+        specs = [
+            await prepare_pagination(
+                app, source, {**params, **dict(source.check_params(params))}, source.pagination, cache
+            )
+            for _ in range(3)
+        ]
     assert cache.fetches == 1
     assert all(isinstance(spec, AlloyPagination) for spec in specs)
-    assert specs[0].parameters == {"database_id": "path", "page_size": "body", "start_cursor": "body", "filter": "body"}  # type: ignore[union-attr]
+    assert specs[0].parameters == {
+        "database_id": "path",
+        "page_size": "body",
+        "start_cursor": "body",
+        "filter": "body",
+    }  # type: ignore[union-attr]
 
 
 def test_metadata_parsing_is_bounded_and_skips_what_is_not_a_parameter() -> None:
@@ -228,14 +261,18 @@ def test_metadata_parsing_is_bounded_and_skips_what_is_not_a_parameter() -> None
 
 def test_the_first_answer_decides_the_form() -> None:
     assert answer_form({"data": [], "pagination": {"hasMore": False}}) == "guide"
-    assert answer_form({"responseData": {"results": []}, "executionId": "e", "status": "success"}) == "reference"
+    assert (
+        answer_form({"responseData": {"results": []}, "executionId": "e", "status": "success"}) == "reference"
+    )
     assert answer_form({"other": 1}) is None
 
 
 def test_an_answer_in_neither_form_is_a_clear_error() -> None:
     from mcp_paginate.errors import ResponseShapeError
 
-    view = PageView(body={"other": 1}, headers={}, records=[], url="https://x.test/", page_number=0, records_so_far=0)
+    view = PageView(
+        body={"other": 1}, headers={}, records=[], url="https://x.test/", page_number=0, records_so_far=0
+    )
     with pytest.raises(ResponseShapeError, match="neither responseData"):
         AlloyPagination().next_state(view, State(offset=0, page_size=50))
 
@@ -244,6 +281,13 @@ def test_a_pinned_form_the_answer_contradicts_names_the_form_to_set() -> None:
     from mcp_paginate.errors import ResponseShapeError
 
     guide_answer = {"data": [{"id": 1}], "pagination": {"hasMore": False, "nextOffset": 1}}
-    view = PageView(body=guide_answer, headers={}, records=[{"id": 1}], url="https://x.test/", page_number=0, records_so_far=0)
+    view = PageView(
+        body=guide_answer,
+        headers={},
+        records=[{"id": 1}],
+        url="https://x.test/",
+        page_number=0,
+        records_so_far=0,
+    )
     with pytest.raises(ResponseShapeError, match="set form = 'guide' or 'auto'"):
         AlloyPagination(form="reference").next_state(view, State(offset=0, page_size=50))

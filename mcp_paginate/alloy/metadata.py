@@ -32,7 +32,14 @@ if TYPE_CHECKING:
     from mcp_paginate.app import AppContext
     from mcp_paginate.config import SourceConfig
 
-__all__ = ["CACHE_ENTRIES", "CACHE_SECONDS", "MAX_PARAMETERS", "MetadataCache", "parse_parameters", "prepare_pagination"]
+__all__ = [
+    "CACHE_ENTRIES",
+    "CACHE_SECONDS",
+    "MAX_PARAMETERS",
+    "MetadataCache",
+    "parse_parameters",
+    "prepare_pagination",
+]
 
 CACHE_SECONDS = 900.0
 CACHE_ENTRIES = 256
@@ -115,7 +122,11 @@ async def prepare_pagination(
 
 
 async def _fetch(
-    app: AppContext, source: SourceConfig, request: PreparedRequest, policy: OriginPolicy, params: Mapping[str, Any]
+    app: AppContext,
+    source: SourceConfig,
+    request: PreparedRequest,
+    policy: OriginPolicy,
+    params: Mapping[str, Any],
 ) -> dict[str, str] | None:
     """The placement the metadata gives; {} when the answer is not metadata; None (not cached)
     when the key was refused: the execution then reports that, in Alloy's words."""
@@ -163,7 +174,9 @@ def _action_ids(body: Any) -> set[str] | None:
     items = body.get("actions", body.get("data")) if isinstance(body, dict) else body
     if not isinstance(items, list):
         return None
-    return {str(item.get("id")) for item in items[:MAX_PARAMETERS] if isinstance(item, dict) and item.get("id")}
+    return {
+        str(item.get("id")) for item in items[:MAX_PARAMETERS] if isinstance(item, dict) and item.get("id")
+    }
 
 
 def parse_parameters(body: Any) -> dict[str, str]:

@@ -20,6 +20,7 @@ reference form. The form and the scheme found are reported in the page's notes, 
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
@@ -57,7 +58,12 @@ ALLOY_RECORDS = (
 """The records of either form: the guide's ``data``; inside ``responseData`` the usual keys, a GraphQL
 connection's ``edges[].node``, the only list there, or ``responseData`` itself when it is a list."""
 
-SECTIONS = {"query": "queryParameters", "body": "requestBody", "path": "pathParams", "header": "additionalHeaders"}
+SECTIONS = {
+    "query": "queryParameters",
+    "body": "requestBody",
+    "path": "pathParams",
+    "header": "additionalHeaders",
+}
 """Where an action parameter taken ``in`` query/body/path/header goes in a reference-form body."""
 
 GUIDE_FIELDS = ("actionId", "input")
@@ -115,7 +121,10 @@ class AlloyPagination(OffsetPagination):
     )
     size_name: str | None = Field(
         default=None,
-        description="Reference form: the action's page-size parameter (default: found among parameters, else 'limit').",
+        description=(
+            "Reference form: the action's page-size parameter (default: found among parameters, "
+            "else 'limit')."
+        ),
     )
     scheme: dict[str, Any] | None = Field(
         default=None,
@@ -203,7 +212,9 @@ class AlloyPagination(OffsetPagination):
     def next_state(self, page: PageView, state: State) -> Step:
         form = answer_form(page.body)
         if form is None:
-            keys = ", ".join(sorted(page.body)[:8]) if isinstance(page.body, dict) else type(page.body).__name__
+            keys = (
+                ", ".join(sorted(page.body)[:8]) if isinstance(page.body, dict) else type(page.body).__name__
+            )
             raise ResponseShapeError(
                 f"the Alloy answer has neither responseData (API reference form) nor data + pagination "
                 f"(Pagination guide form); it has {keys}",
@@ -269,12 +280,17 @@ class AlloyPagination(OffsetPagination):
         sections: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS.values()}
         self._place_paging(sections, state)
         query = {name: str(value) for name, value in sections["queryParameters"].items()}
-        return PreparedRequest("GET", "https://connector.invalid/", query=query, body=sections["requestBody"] or None)
+        return PreparedRequest(
+            "GET", "https://connector.invalid/", query=query, body=sections["requestBody"] or None
+        )
 
     def _position(self, scheme: Scheme, following: State, page: PageView) -> dict[str, Any]:
         """The body values that ask for ``following``: ``{"queryParameters.after": "…"}``."""
         if isinstance(scheme, CursorPagination) and scheme.cursor_param.in_ == "url":
             return self._from_url(str(following.cursor), page)
+        option: RequestOption
+        value: Any
+        names: tuple[str, ...]
         if isinstance(scheme, OffsetPagination):
             option, value, names = scheme.offset_param, following.offset, _OFFSET_NAMES
         elif isinstance(scheme, PagePagination):
@@ -314,8 +330,6 @@ class AlloyPagination(OffsetPagination):
 
 
 def _compact(value: Any) -> str:
-    import json
-
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 

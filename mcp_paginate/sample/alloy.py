@@ -38,10 +38,16 @@ from starlette.routing import BaseRoute, Route
 from mcp_paginate.sample.alloy_connectors import ALLOY_MAX_LIMIT, CONNECTORS, Action, AlloyError, Call
 from mcp_paginate.sample.records import DEFAULT_PAGE_SIZE, SampleData
 
-__all__ = ["ALLOY_MAX_LIMIT", "AlloyLedger", "routes"]
+__all__ = ["ALLOY_MAX_LIMIT", "METADATA_PATHS", "AlloyLedger", "routes"]
 
 GUIDE_FIELDS = frozenset({"actionId", "input"})
 REFERENCE_FIELDS = frozenset({"queryParameters", "requestBody", "pathParams", "additionalHeaders"})
+METADATA_PATHS = tuple(
+    f"{prefix}/connectors{rest}"
+    for prefix in ("", "/reference")
+    for rest in ("", "/{connector}/actions", "/{connector}/actions/{action}")
+)
+"""The metadata endpoints: what a connector offers, not a paging style."""
 CONNECTOR_DEFAULT_SIZE = 100
 """What a connector sends when no page size is asked for: more than Alloy's cap (Notion's default)."""
 
@@ -77,7 +83,9 @@ def routes(data: SampleData) -> list[BaseRoute]:
     """This style's endpoints, serving ``data``."""
     ledger = AlloyLedger()
     found: list[BaseRoute] = [
-        Route("/connectors/{connector}/actions/{action}/execute", partial(guide, data, ledger), methods=["POST"]),
+        Route(
+            "/connectors/{connector}/actions/{action}/execute", partial(guide, data, ledger), methods=["POST"]
+        ),
         Route(
             "/reference/connectors/{connector}/actions/{action}/execute",
             partial(reference, data, ledger),
@@ -85,12 +93,8 @@ def routes(data: SampleData) -> list[BaseRoute]:
         ),
         Route("/_alloy", partial(show_ledger, ledger)),
     ]
-    for prefix in ("", "/reference"):
-        found += [
-            Route(f"{prefix}/connectors", partial(list_connectors, ledger)),
-            Route(f"{prefix}/connectors/{{connector}}/actions", partial(list_actions, ledger)),
-            Route(f"{prefix}/connectors/{{connector}}/actions/{{action}}", partial(show_action, ledger)),
-        ]
+    handlers = (list_connectors, list_actions, show_action)
+    found += [Route(path, partial(handlers[i % 3], ledger)) for i, path in enumerate(METADATA_PATHS)]
     return found
 
 
@@ -186,7 +190,9 @@ async def guide(data: SampleData, ledger: AlloyLedger, request: Request) -> Resp
     page = data.slice(offset, limit)
     has_more = page.next_offset is not None
     next_offset = page.next_offset if page.next_offset is not None else offset + len(page.records)
-    return JSONResponse({"data": page.records, "pagination": {"hasMore": has_more, "nextOffset": next_offset}})
+    return JSONResponse(
+        {"data": page.records, "pagination": {"hasMore": has_more, "nextOffset": next_offset}}
+    )
 
 
 async def reference(data: SampleData, ledger: AlloyLedger, request: Request) -> Response:

@@ -108,7 +108,9 @@ def _hubspot(data: SampleData, call: Call, size: int) -> JSON:
     body: JSON = {"results": page.records}
     if page.next_offset is not None:
         token = _token(page.next_offset)
-        body["paging"] = {"next": {"after": token, "link": f"https://api.hubapi.com/crm/v3/objects/contacts?after={token}"}}
+        body["paging"] = {
+            "next": {"after": token, "link": f"https://api.hubapi.com/crm/v3/objects/contacts?after={token}"}
+        }
     return body
 
 
