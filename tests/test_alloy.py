@@ -215,6 +215,7 @@ async def test_a_refused_key_is_reported_by_the_execution_in_alloys_words() -> N
     assert result.is_error
     text = result.content[0].text
     assert "401" in text and "invalid api key" in text
+    assert "check ALLOY_API_KEY" in text  # the next step, by the variable's name
     assert ALLOY_ENV["ALLOY_API_KEY"] not in text
 
 
