@@ -33,7 +33,7 @@ from pydantic import (
 
 from mcp_paginate.credentials import ENV_REFERENCE, env_references
 from mcp_paginate.errors import ConfigError, ParamsError
-from mcp_paginate.paginators import AutoPagination, Pagination
+from mcp_paginate.paginators import AutoPagination, SourcePagination
 from mcp_paginate.paginators.base import check_path, param_text, path_options
 
 __all__ = [
@@ -109,7 +109,7 @@ class SourceConfig(BaseModel):
     params: dict[str, ParamSpec] = Field(default_factory=dict)
     records: str | None = None
     max_page_size: int | None = Field(default=None, ge=1)
-    pagination: Pagination = Field(default_factory=AutoPagination)
+    pagination: SourcePagination = Field(default_factory=AutoPagination)
     concurrency: int = Field(default=4, ge=1, le=64)
     rate_limit: float | None = Field(default=None, gt=0)
     prefetch: int = Field(default=0, ge=0, le=32)

@@ -28,6 +28,7 @@ from typing import Any
 import anyio
 from pydantic import ValidationError
 
+from mcp_paginate.alloy import prepare_pagination
 from mcp_paginate.app import AppContext
 from mcp_paginate.arguments import PagingArguments
 from mcp_paginate.config import SourceConfig, check_path_options
@@ -208,6 +209,7 @@ class Engine:
             if spec is not None:  # the source's own pagination was checked at load
                 _check_path_fit(source_config.url, spec, source_config.params, args.source)
             spec = spec or source_config.pagination
+            spec = await prepare_pagination(self.app, source_config, given_params, spec)
         else:
             assert args.request is not None
             if args.params:

@@ -1,10 +1,14 @@
 """Built-in presets: the Alloy Connectivity API.
 
-Alloy executes connector actions over ``POST /connectors/{connector}/actions/{action}/execute``
-with ``{"credentialId", "actionId", "input": {..., "limit", "offset"}}``, returns
-``{"data": [...], "pagination": {"hasMore", "nextOffset"}}``, and accepts at most
-50 records per request. ``preset = "alloy"`` in a source table expands to that,
-and the built-in source ``alloy`` exists whenever ``ALLOY_API_KEY`` is set.
+Alloy executes connector actions over ``POST /connectors/{connector}/actions/{action}/execute``,
+in one of two documented forms (`mcp_paginate.paginators.alloy`): its Pagination guide's
+``{"credentialId", "actionId", "input": {..., "limit", "offset"}}`` answered ``{"data": [...],
+"pagination": {"hasMore", "nextOffset"}}``, or its API reference's ``{"credentialId",
+"queryParameters", "requestBody", "pathParams"}`` answered ``{"responseData": <the third party's
+body>}``; either way at most 50 records per request. ``preset = "alloy"`` in a source table
+expands to that (``form`` pins one form), and whenever ``ALLOY_API_KEY`` is set the built-in
+sources exist: ``alloy`` (run an action), and for discovery ``alloy_connectors``,
+``alloy_actions`` (a connector's actions) and ``alloy_action`` (an action's parameters).
 """
 
 from __future__ import annotations
@@ -12,9 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mcp_paginate.paginators.alloy import ALLOY_RECORDS
+
 __all__ = [
     "ALLOY_MAX_PAGE_SIZE",
     "PRESET_SECRET_VARIABLES",
+    "alloy_discovery_sources",
     "alloy_source",
     "builtin_sources",
     "expand_preset",
@@ -28,7 +35,17 @@ PRESET_SECRET_VARIABLES = ("ALLOY_API_KEY",)
 """Variables the presets send as credentials: masked from the server's start whenever they are set,
 whether or not a configured source refers to them."""
 
-_PRESET_FIELDS = {"preset", "connector", "action", "credential_id", "user_id", "base_url", "api_version"}
+_PRESET_FIELDS = {
+    "preset",
+    "connector",
+    "action",
+    "credential_id",
+    "user_id",
+    "base_url",
+    "api_version",
+    "form",
+}
+ALLOY_FORMS = ("auto", "guide", "reference")
 
 
 def alloy_source(
@@ -40,10 +57,12 @@ def alloy_source(
     user_id: str | None = None,
     base_url: str | None = None,
     api_version: str | None = None,
+    form: str = "auto",
 ) -> dict[str, Any]:
     """The source table for an Alloy action; fixed values become param defaults.
 
-    Values may be ``${ENV}`` references; they are expanded at request time only.
+    Values may be ``${ENV}`` references; they are expanded at request time only. ``form`` is
+    'auto' (the first answer decides), 'guide' or 'reference'.
     """
 
     def param(text: str, default: Any, required: bool = True) -> dict[str, Any]:
@@ -55,30 +74,71 @@ def alloy_source(
         "url": (base_url or ALLOY_DEFAULT_BASE_URL).rstrip("/")
         + "/connectors/{connector}/actions/{action}/execute",
         "method": "POST",
-        "headers": {
-            "Authorization": "Bearer ${ALLOY_API_KEY}",
-            "x-api-version": api_version or ALLOY_DEFAULT_API_VERSION,
-            "x-alloy-userid": "{user_id}",
-            "Content-Type": "application/json",
-        },
+        "headers": _headers(api_version) | {"Content-Type": "application/json"},
         "body": {"credentialId": "{credential_id}", "actionId": "{action}", "input": "{input}"},
         "params": {
             "connector": param("Connector id, e.g. 'hubspot'", connector),
             "action": param("Action id, e.g. 'listContacts'", action),
             "credential_id": param("Alloy credential id for the connected account", credential_id),
             "user_id": param("Alloy user id (x-alloy-userid)", user_id),
-            "input": param("Extra action input object (filters etc.), merged with limit/offset", {}, False),
+            "input": param(
+                "Action input (filters etc.) by parameter name, placed where the action takes it; "
+                "paging values are added. Parameters: see source alloy_action",
+                {},
+                False,
+            ),
         },
-        "records": "data",
+        "records": ALLOY_RECORDS,
         "max_page_size": ALLOY_MAX_PAGE_SIZE,
-        "pagination": {
-            "mode": "offset",
-            "page_size": ALLOY_MAX_PAGE_SIZE,
-            "limit_param": {"in": "body", "name": "input.limit"},
-            "offset_param": {"in": "body", "name": "input.offset"},
-            "has_more": "pagination.hasMore",
-            "next_offset": "pagination.nextOffset",
+        "pagination": {"mode": "alloy", "form": form, "page_size": ALLOY_MAX_PAGE_SIZE},
+    }
+
+
+def alloy_discovery_sources(
+    *, user_id: str | None = None, base_url: str | None = None, api_version: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """Sources over Alloy's metadata endpoints: which connectors exist, a connector's actions,
+    and an action's parameters (name, and ``in``: query, body or path)."""
+    root = (base_url or ALLOY_DEFAULT_BASE_URL).rstrip("/") + "/connectors"
+    user = {
+        "user_id": {"description": "Alloy user id (x-alloy-userid)", "default": user_id, "required": False}
+    }
+    connector = {"connector": {"description": "Connector id, e.g. 'hubspot' (see alloy_connectors)"}}
+    action = {"action": {"description": "Action id, e.g. 'listContacts' (see alloy_actions)"}}
+    headers = _headers(api_version)
+    return {
+        "alloy_connectors": {
+            "description": "Alloy: the connectors there are (ids for the alloy source's connector param).",
+            "url": root,
+            "headers": headers,
+            "params": user,
+            "pagination": {"mode": "none"},
         },
+        "alloy_actions": {
+            "description": "Alloy: a connector's actions (ids for the alloy source's action param).",
+            "url": root + "/{connector}/actions",
+            "headers": headers,
+            "params": connector | user,
+            "pagination": {"mode": "none"},
+        },
+        "alloy_action": {
+            "description": (
+                "Alloy: an action's parameters (name, in: query/body/path), for the alloy source's input."
+            ),
+            "url": root + "/{connector}/actions/{action}",
+            "headers": headers,
+            "params": connector | action | user,
+            "records": "action.parameters",
+            "pagination": {"mode": "none"},
+        },
+    }
+
+
+def _headers(api_version: str | None) -> dict[str, str]:
+    return {
+        "Authorization": "Bearer ${ALLOY_API_KEY}",
+        "x-api-version": api_version or ALLOY_DEFAULT_API_VERSION,
+        "x-alloy-userid": "{user_id}",
     }
 
 
@@ -92,6 +152,9 @@ def expand_preset(table: dict[str, Any], environ: Mapping[str, str]) -> dict[str
     if preset != "alloy":
         raise ValueError(f"unknown preset {preset!r}; the only preset is 'alloy'")
     fields = {k: v for k, v in table.items() if k in _PRESET_FIELDS and k != "preset"}
+    form = fields.get("form", "auto")
+    if form not in ALLOY_FORMS:
+        raise ValueError(f"form must be one of {', '.join(ALLOY_FORMS)}, got {form!r}")
     expanded = alloy_source(
         description=table.get("description"),
         connector=fields.get("connector"),
@@ -100,6 +163,7 @@ def expand_preset(table: dict[str, Any], environ: Mapping[str, str]) -> dict[str
         user_id=fields.get("user_id") or _env_default("ALLOY_USER_ID", environ),
         base_url=fields.get("base_url") or environ.get("ALLOY_BASE_URL"),
         api_version=fields.get("api_version") or environ.get("ALLOY_API_VERSION"),
+        form=form,
     )
     overrides = {k: v for k, v in table.items() if k not in _PRESET_FIELDS}
     if overrides.get("max_page_size", 0) > ALLOY_MAX_PAGE_SIZE:
@@ -108,16 +172,21 @@ def expand_preset(table: dict[str, Any], environ: Mapping[str, str]) -> dict[str
 
 
 def builtin_sources(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    """The built-in sources: ``alloy`` when ``ALLOY_API_KEY`` is set."""
+    """The built-in sources when ``ALLOY_API_KEY`` is set: ``alloy``, and Alloy's discovery
+    sources (`alloy_discovery_sources`)."""
     if not environ.get("ALLOY_API_KEY"):
         return {}
+    base_url = environ.get("ALLOY_BASE_URL") or ALLOY_DEFAULT_BASE_URL
+    api_version = environ.get("ALLOY_API_VERSION") or ALLOY_DEFAULT_API_VERSION
+    user_id = _env_default("ALLOY_USER_ID", environ)
     return {
         "alloy": alloy_source(
             credential_id=_env_default("ALLOY_CREDENTIAL_ID", environ),
-            user_id=_env_default("ALLOY_USER_ID", environ),
-            base_url=environ.get("ALLOY_BASE_URL") or ALLOY_DEFAULT_BASE_URL,
-            api_version=environ.get("ALLOY_API_VERSION") or ALLOY_DEFAULT_API_VERSION,
-        )
+            user_id=user_id,
+            base_url=base_url,
+            api_version=api_version,
+        ),
+        **alloy_discovery_sources(user_id=user_id, base_url=base_url, api_version=api_version),
     }
 
 

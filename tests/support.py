@@ -25,6 +25,7 @@ def sample_sources(url: str) -> dict[str, dict[str, Any]]:
             "base_url": url,
             "connector": "hubspot",
             "action": "listContacts",
+            "form": "guide",  # offset + has_more for the engine's tests; both forms: tests/test_alloy.py
         },
         "offset_total": {
             "url": url + "/offset",

@@ -17,6 +17,7 @@ from mcp_paginate.app import open_app
 from mcp_paginate.arguments import PagingArguments
 from mcp_paginate.config import AppConfig, SourceConfig, default_config_path, load_config
 from mcp_paginate.errors import ConfigError, InputError
+from mcp_paginate.expressions import search
 from mcp_paginate.paginators import CursorPagination, OffsetPagination, PagePagination, PreparedRequest
 from mcp_paginate.redaction import Redactor
 from mcp_paginate.requests import resolve_source
@@ -132,10 +133,12 @@ def test_spec_example_hubspot_preset_request(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, SPEC_EXAMPLE), environ={})
     request = first_request(config.sources["hubspot_contacts"], {"user_id": "u-9"}, ALLOY_ENVIRON)
     assert request.url == "https://production.runalloy.com/connectors/hubspot/actions/listContacts/execute"
+    # form "auto": the first request carries both of Alloy's forms (the first answer decides)
     assert request.body == {
         "credentialId": "cred-from-env",
         "actionId": "listContacts",
         "input": {"limit": 50, "offset": 0},
+        "queryParameters": {"limit": 50},
     }
     assert request.headers["x-alloy-userid"] == "u-9"
 
@@ -515,12 +518,14 @@ def test_builtin_alloy_sends_exactly_the_spec_request() -> None:
     assert request.headers["Authorization"] == f"Bearer {ALLOY_KEY}"
     assert request.headers["x-api-version"] == "2025-09"
     assert request.headers["x-alloy-userid"] == "user-from-env"
+    # form "auto": the guide's fields, and the reference form's (no metadata known here: query)
     assert request.body == {
         "credentialId": "cred-from-env",
         "actionId": "listContacts",
         "input": {"filter": {"email": "a@b.test"}, "limit": 50, "offset": 0},
+        "queryParameters": {"filter": {"email": "a@b.test"}, "limit": 50},
     }
-    assert alloy.records == "data"
+    assert search(alloy.records or "", {"data": [1], "pagination": {}}) == [1]
 
 
 def test_builtin_alloy_params_override_the_environment_defaults() -> None:
@@ -562,7 +567,8 @@ async def test_builtin_alloy_source_pages_the_sample_api_with_the_right_credenti
             second = await tools.list_page(app, PagingArguments(cursor=first.next_cursor))
             assert [r["id"] for r in second.records] == list(range(51, 61))
             assert second.next_cursor is None
-        assert api.stats.authorizations == [f"Bearer {ALLOY_KEY}"] * 2
+        # the action's metadata (once), then the two pages
+        assert api.stats.authorizations == [f"Bearer {ALLOY_KEY}"] * 3
 
 
 @pytest.mark.anyio
@@ -629,7 +635,7 @@ def test_sources_command_prints_the_sources(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert str(config) in done.stdout
     assert "github_issues" in done.stdout and "hubspot_contacts" in done.stdout
-    assert "cursor" in done.stdout and "offset" in done.stdout
+    assert "cursor" in done.stdout and "alloy" in done.stdout
     assert listed_sources(done.stdout) == {"github_issues", "hubspot_contacts"}  # no key: no built-in alloy
     assert "api.example.com" in done.stdout
     assert GITHUB_TOKEN not in done.stdout + done.stderr
@@ -640,7 +646,14 @@ def test_sources_command_lists_the_builtin_alloy_source_when_the_key_is_set(tmp_
     config = write(tmp_path, SPEC_EXAMPLE)
     done = run_sources(tmp_path, config, ALLOY_API_KEY=ALLOY_KEY, GITHUB_TOKEN=GITHUB_TOKEN)
     assert done.returncode == 0, done.stderr
-    assert listed_sources(done.stdout) == {"alloy", "github_issues", "hubspot_contacts"}
+    assert listed_sources(done.stdout) == {
+        "alloy",
+        "alloy_connectors",
+        "alloy_actions",
+        "alloy_action",
+        "github_issues",
+        "hubspot_contacts",
+    }
     assert ALLOY_KEY not in done.stdout + done.stderr
     # hubspot_contacts reads ${ALLOY_CREDENTIAL_ID}, which this environment lacks: a warning, not a failure.
     assert "ALLOY_CREDENTIAL_ID" in done.stdout

@@ -579,7 +579,7 @@ async def test_list_sources_describes_every_source(app: AppContext) -> None:
     by_name = {source.name: source for source in listed.sources}
     assert set(STYLES) <= set(by_name)
     assert by_name["alloy_style"].max_page_size == 50
-    assert by_name["alloy_style"].pagination == "offset"
+    assert by_name["alloy_style"].pagination == "alloy"
     assert by_name["body_token"].pagination == "cursor"
     assert listed.ad_hoc.allowed is False and listed.ad_hoc.hosts == []
 

@@ -281,7 +281,7 @@ async def test_check_sources_fetches_one_page_of_each_and_reports(sample_api: Sa
         in (lines["offset_total"])
     )
     assert 'auto → cursor {"next":{"link":"next"},"cursor_param":{"in":"url"}}' in lines["auto_link"]
-    assert "offset (declared) · 50 records · more available" in lines["alloy_style"]
+    assert "alloy (declared) · 50 records · more available" in lines["alloy_style"]
     assert (
         lines["needs_params"].startswith("- needs_params")
         and "skipped: needs params thing" in lines["needs_params"]

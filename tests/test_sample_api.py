@@ -226,7 +226,7 @@ def test_alloy_rejects_limit_over_50(client: httpx2.Client) -> None:
     method, url, kwargs = alloy_call(51)
     response = client.request(method, url, **kwargs)
     assert response.status_code == 400
-    assert response.json() == {"error": "limit must be at most 50"}
+    assert response.json() == {"error": "Bad Request", "message": "limit must be at most 50"}  # Alloy's shape
 
 
 @pytest.mark.parametrize(
@@ -245,7 +245,7 @@ def test_alloy_rejects_malformed_requests(
     _, url, kwargs = alloy_call(10, **overrides)
     response = client.post(url, headers=headers, json=kwargs["json"])
     assert response.status_code == 400
-    assert error in response.json()["error"]
+    assert error in response.json()["message"]  # Alloy's error shape: {"error", "message"}
 
 
 def test_pages_silently_caps_page_size_at_25(client: httpx2.Client) -> None:

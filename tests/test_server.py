@@ -129,7 +129,7 @@ async def test_list_sources_lists_every_configured_source(client: Client) -> Non
     by_name = {source["name"]: source for source in data["sources"]}
     assert {"alloy_style", "offset_total", "body_token", "link_header"} <= set(by_name)
     assert by_name["alloy_style"]["max_page_size"] == 50
-    assert by_name["alloy_style"]["pagination"] == "offset"
+    assert by_name["alloy_style"]["pagination"] == "alloy"
     assert by_name["link_header"]["pagination"] == "cursor"
     assert {p["name"] for p in by_name["alloy_style"]["params"]} >= {"connector", "action", "credential_id"}
     assert data["ad_hoc"] == {"allowed": False, "hosts": []}

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import ssl
 import weakref
 from collections.abc import Callable
@@ -52,6 +53,7 @@ from mcp_paginate.redaction import Redactor
 
 __all__ = ["HttpClient", "HttpResponse"]
 
+_SECRET_MARKER = re.compile(r"\{secret:([A-Za-z_][A-Za-z0-9_]*)")
 _START_BYTES = 65536  # of a body that is not JSON, decoded to quote its start (secrets masked whole)
 
 
@@ -185,6 +187,10 @@ class HttpClient:
             log.requests += 1
             try:
                 return await self._send_once(client, request, policy, source, sent)
+            except UpstreamStatusError as refused:
+                if refused.status in (401, 403):
+                    self._name_credentials(refused, request)
+                raise
             except Retryable as problem:
                 if attempt >= self.retry.retries:
                     final = problem.final
@@ -202,6 +208,15 @@ class HttpClient:
                 log.waited += wait
                 log.reasons.append(problem.reason)
                 await anyio.sleep(wait)
+
+    def _name_credentials(self, error: UpstreamStatusError, request: PreparedRequest) -> None:
+        """The next step after a refused key (Alloy's 401): name the variables the request's
+        credentials came from (names only, never values)."""
+        sent = self.redactor.conceal(" ".join([*request.headers.values(), *request.query.values()]))
+        names = sorted(set(_SECRET_MARKER.findall(sent)))
+        if names:
+            error.message = f"{error.message}; check {', '.join(names)} (the credentials this source sends)"
+            error.args = (error.message,)
 
     async def _send_once(
         self,

@@ -6,6 +6,7 @@ from typing import Annotated, TypeAlias
 
 from pydantic import Field, TypeAdapter
 
+from mcp_paginate.paginators.alloy import AlloyPagination
 from mcp_paginate.paginators.auto import AutoPagination
 from mcp_paginate.paginators.base import PageView, PreparedRequest, RequestOption, State, Step
 from mcp_paginate.paginators.cursor import CursorPagination, NextCursor
@@ -14,6 +15,7 @@ from mcp_paginate.paginators.offset import OffsetPagination
 from mcp_paginate.paginators.page import PagePagination
 
 __all__ = [
+    "AlloyPagination",
     "AutoPagination",
     "ConcretePagination",
     "CursorPagination",
@@ -25,17 +27,27 @@ __all__ = [
     "Pagination",
     "PreparedRequest",
     "RequestOption",
+    "SourcePagination",
     "State",
     "Step",
     "pagination_adapter",
 ]
 
-ConcretePagination: TypeAlias = OffsetPagination | PagePagination | CursorPagination | NoPagination
+ConcretePagination: TypeAlias = (
+    OffsetPagination | PagePagination | CursorPagination | NoPagination | AlloyPagination
+)
 """A mode that can page by itself (everything but auto)."""
 
 Pagination: TypeAlias = Annotated[
     OffsetPagination | PagePagination | CursorPagination | NoPagination | AutoPagination,
     Field(discriminator="mode"),
 ]
+
+SourcePagination: TypeAlias = Annotated[
+    OffsetPagination | PagePagination | CursorPagination | NoPagination | AutoPagination | AlloyPagination,
+    Field(discriminator="mode"),
+]
+"""A configured source's pagination: the tool argument's modes, and Alloy's (``preset = "alloy"``),
+which a source sets and a tool argument does not (its fields stay out of the tool definitions)."""
 
 pagination_adapter: TypeAdapter[Pagination] = TypeAdapter(Pagination)
