@@ -105,7 +105,12 @@ async def test_stdio_server_pages_with_list_page_then_next_cursor(
     with anyio.fail_after(60):
         async with stdio_server(tmp_path, config, f"sqlite:///{tmp_path}/s.db") as client:
             listed = await client.list_tools()
-            assert {t.name for t in listed.tools} == {"list_sources", "list_page", "fetch_all"}
+            assert {t.name for t in listed.tools} == {
+                "list_sources",
+                "list_page",
+                "fetch_all",
+                "read_results",
+            }
             sources = structured(await client.call_tool("list_sources", {}))
             assert {s["name"] for s in sources["sources"]} == {"offset_total", "link_header"}
             first = structured(await client.call_tool("list_page", {"source": "link_header"}))
