@@ -46,6 +46,8 @@ POLL_SECONDS = 0.2
 _LEASE = "drain:{session}"
 _RECORD = "drain-record:{results}"
 _HANDED = "drain-cursor:{cursor}"
+_ANSWERED = frozenset({"max_records", "max_pages", "error"})
+"""Stops a call reports before the drain goes on: a cursor handed out before them reads up to them."""
 
 
 class DrainRecord(BaseModel):
@@ -184,6 +186,8 @@ class Drains:
             meta = await stored_results(self.app, handed.results_id, owner)
             if meta.complete or meta.cursor is None:
                 return None
+            if meta.stop_reason in _ANSWERED and meta.count > handed.offset:
+                return None  # it stopped at a limit or an error since: that is the answer first
             runner = await self._resume(meta, args, owner, notes)
             if runner is not None or anyio.current_time() >= deadline:
                 return runner
