@@ -189,7 +189,9 @@ async def test_read_results_pages_by_offset_and_limit_to_the_end(
     assert ids(middle.records) == ALL_IDS[45:55] and middle.next_offset == 55
 
 
-async def test_read_results_keeps_only_the_fields_asked(app: AppContext, drained: tools.FetchAllResult) -> None:
+async def test_read_results_keeps_only_the_fields_asked(
+    app: AppContext, drained: tools.FetchAllResult
+) -> None:
     page = await read_results(app, drained.results_uri, offset=3, limit=2, fields=["id", "group"])
     assert [set(record) for record in page.records] == [{"id", "group"}] * 2
 
@@ -257,7 +259,9 @@ async def test_read_results_through_the_mcp_client(sample_api: SampleAPI) -> Non
                     "read_results", {"results_uri": drained["results_uri"], "query": "length(@)"}
                 )
             )
-            wrong = await client.call_tool("read_results", {"results_uri": drained["results_uri"], "offset": -1})
+            wrong = await client.call_tool(
+                "read_results", {"results_uri": drained["results_uri"], "offset": -1}
+            )
     assert page["records"] == [{"id": record_id} for record_id in ALL_IDS[230:]]
     assert page["next_offset"] is None and page["complete"] is True
     assert value["value"] == len(ALL_IDS)
