@@ -180,10 +180,10 @@ class Drains:
             CursorError: the session expired.
         """
         while True:
+            meta = await stored_results(self.app, handed.results_id, owner)  # the owner check first
             runner = self.running.get(handed.results_id)
             if runner is not None:
                 return runner
-            meta = await stored_results(self.app, handed.results_id, owner)
             if meta.complete or meta.cursor is None:
                 return None
             if meta.stop_reason in _ANSWERED and meta.count > handed.offset:

@@ -266,3 +266,15 @@ async def test_read_results_through_the_mcp_client(sample_api: SampleAPI) -> Non
     assert page["next_offset"] is None and page["complete"] is True
     assert value["value"] == len(ALL_IDS)
     assert wrong.is_error and "offset" in wrong.content[0].text
+
+
+async def test_another_callers_handed_cursor_is_refused_while_the_drain_runs(slow_api: SampleAPI) -> None:
+    async with slow_app(slow_api) as app:
+        with anyio.fail_after(HANG_GUARD):
+            first = await tools.fetch_all(app, FetchAllArguments(source="body_token"), owner="alice")
+            with pytest.raises(InputError, match="no stored results"):
+                await tools.fetch_all(app, FetchAllArguments(cursor=first.next_cursor), owner="mallory")
+            runner = app.drains.running[results_id(first)]
+            assert not runner.cancelled and runner.waiting == 0
+            await runner.done.wait()
+    assert runner.drain.state.stop_reason == "exhausted"
