@@ -127,13 +127,19 @@ class Drains:
 
     # -- what is stored ------------------------------------------------------------------------
 
-    async def handed(self, cursor: str) -> Handed | None:
-        """The results a next_cursor that fetch_all handed out continues, or None."""
+    async def handed(self, cursor: str, owner: str | None) -> Handed | None:
+        """The results a next_cursor that fetch_all handed out continues, if ``owner`` may read
+        them; else None (the cursor is then taken as any other, and refused as such if it is
+        another caller's)."""
         text = await self.app.store.get_value(_HANDED.format(cursor=cursor.strip()))
         try:
-            return None if text is None else Handed.model_validate_json(text)
+            handed = None if text is None else Handed.model_validate_json(text)
         except ValidationError:
             return None  # written by another version: start afresh from the cursor
+        if handed is None:
+            return None
+        meta = await self.app.store.get_results(handed.results_id)
+        return handed if meta is not None and meta.owner in (None, owner) else None
 
     async def hand(self, cursor: str, meta: ResultsMeta, pages: int) -> None:
         """Remember that ``cursor`` continues ``meta``'s results from their count now."""

@@ -260,7 +260,7 @@ async def fetch_all(
     A ``next_cursor`` this returned continues the same results, from where it was handed out."""
     settings = app.config.server
     deadline = anyio.current_time() + settings.tool_deadline_seconds
-    handed = await app.drains.handed(args.cursor) if args.cursor else None
+    handed = await app.drains.handed(args.cursor, owner) if args.cursor else None
     notes: list[str] = []
     if handed is None:
         engine = Engine(app)

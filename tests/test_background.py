@@ -14,7 +14,7 @@ from mcp import Client
 from mcp_paginate import tools
 from mcp_paginate.app import AppContext, open_app
 from mcp_paginate.arguments import FetchAllArguments
-from mcp_paginate.errors import InputError
+from mcp_paginate.errors import CursorError, InputError
 from mcp_paginate.results import read_results
 from mcp_paginate.sample import SampleAPI
 from mcp_paginate.server import create_server
@@ -272,7 +272,7 @@ async def test_another_callers_handed_cursor_is_refused_while_the_drain_runs(slo
     async with slow_app(slow_api) as app:
         with anyio.fail_after(HANG_GUARD):
             first = await tools.fetch_all(app, FetchAllArguments(source="body_token"), owner="alice")
-            with pytest.raises(InputError, match="no stored results"):
+            with pytest.raises(CursorError, match="another caller"):
                 await tools.fetch_all(app, FetchAllArguments(cursor=first.next_cursor), owner="mallory")
             runner = app.drains.running[results_id(first)]
             assert not runner.cancelled and runner.waiting == 0
