@@ -1,4 +1,5 @@
-"""The application context: config, store, HTTP client, redactor and throttles, opened once.
+"""The application context: config, store, HTTP client, redactor, throttles and the drains
+running in the background, opened once.
 
 The MCP server's lifespan opens one `AppContext`; tests and the CLI open their own
 (with a `memory://` store, an httpx mock transport, or the sample API's URL).
@@ -17,7 +18,9 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+import anyio
 import httpx2
 
 from mcp_paginate.config import AppConfig
@@ -27,6 +30,10 @@ from mcp_paginate.redaction import Redactor
 from mcp_paginate.requests import known_secrets
 from mcp_paginate.store import Store, open_store
 from mcp_paginate.throttle import Throttle
+
+if TYPE_CHECKING:
+    from mcp_paginate.background import Drains
+    from mcp_paginate.results import ChunkStarts
 
 __all__ = ["AppContext", "open_app"]
 
@@ -44,6 +51,18 @@ class AppContext:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     throttles: dict[str, Throttle] = field(default_factory=dict)
     purged_at: float = field(default_factory=time.monotonic)
+    drains: Drains = field(init=False)
+    """fetch_all's drains, running in the app's task group (`open_app`) between calls."""
+    chunk_starts: ChunkStarts = field(init=False)
+    """Where the chunks of stored results start, for reading them at an offset."""
+
+    def __post_init__(self) -> None:
+        # Imported here: both build on modules that take an AppContext.
+        from mcp_paginate.background import Drains
+        from mcp_paginate.results import ChunkStarts
+
+        self.drains = Drains(self)
+        self.chunk_starts = ChunkStarts()
 
     async def purge_now_and_then(self, every_seconds: float = 300.0) -> None:
         """Delete expired sessions and results at most every few minutes (called as sessions start)."""
@@ -94,7 +113,20 @@ async def open_app(
             # Best effort: a store that is down now may be back by the first tool call, which
             # then reports the problem to the assistant instead of the server failing to start.
             logger.warning("could not purge expired sessions at startup: %s", exc)
-        yield AppContext(config=config, store=store, http=http, redactor=redactor, environ=environment)
+        app = AppContext(config=config, store=store, http=http, redactor=redactor, environ=environment)
+        failure: Exception | None = None
+        async with anyio.create_task_group() as group:
+            app.drains.group = group
+            try:
+                yield app
+            except Exception as exc:  # re-raised below as it is, not inside an ExceptionGroup
+                failure = exc
+            finally:
+                # Drains still running in the background stop, storing where they got.
+                app.drains.group = None
+                group.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
     finally:
         await http.aclose()
         await store.aclose()

@@ -29,7 +29,7 @@ from mcp_paginate.errors import InputError
 from mcp_paginate.paginators import Pagination
 from mcp_paginate.sessions import AdHocRequest
 
-__all__ = ["FetchAllArguments", "NoArguments", "PagingArguments", "parse_arguments"]
+__all__ = ["FetchAllArguments", "NoArguments", "PagingArguments", "ReadResultsArguments", "parse_arguments"]
 
 Arguments = TypeVar("Arguments", bound=BaseModel)
 
@@ -47,21 +47,21 @@ class PagingArguments(BaseModel):
 
     source: str | None = Field(default=None, description="A source from list_sources. Omit with cursor.")
     params: dict[str, Any] | None = Field(
-        default=None, description="Values for the source's params, e.g. {'connector': 'hubspot'}."
+        default=None, description="The source's params, e.g. {'connector': 'hubspot'}."
     )
     request: AdHocRequest | None = Field(
         default=None,
-        description="Ad-hoc request instead of a source, to a host in list_sources' ad_hoc.hosts only.",
+        description="Ad-hoc request instead of a source (hosts: list_sources' ad_hoc).",
     )
     pagination: Pagination | None = Field(
         default=None,
-        description="How the API pages; mode says which fields apply. Default: the source's, or auto.",
+        description="How the API pages (mode picks the fields). Default: the source's, or auto.",
     )
     cursor: str | None = Field(
         default=None, description="cursor or next_cursor of an earlier result: re-read that page or go on."
     )
     page_size: int | None = Field(
-        default=None, ge=1, description="Records per request; above the source's max_page_size it is clamped."
+        default=None, ge=1, description="Records per request (clamped to the source's max)."
     )
     fields: list[str] | None = Field(
         default=None, description="Keep only these dotted fields of each record, e.g. ['id', 'owner.email']."
@@ -72,7 +72,7 @@ class FetchAllArguments(PagingArguments):
     """`PagingArguments` plus the limits of a drain."""
 
     cursor: str | None = Field(
-        default=None, description="next_cursor of an earlier result: resume from there."
+        default=None, description="next_cursor of a fetch_all result: go on from there."
     )
     max_records: int | None = Field(
         default=None, ge=1, description="Stop after this many records (the server's ceiling applies)."
@@ -80,6 +80,25 @@ class FetchAllArguments(PagingArguments):
     max_pages: int | None = Field(default=None, ge=1, description="Stop after this many pages.")
     dedupe_key: str | None = Field(
         default=None, description="Dotted field identifying a record, e.g. 'id'; repeats are dropped."
+    )
+
+
+class ReadResultsArguments(BaseModel):
+    """Which stored records to read, and how much of each."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    results_uri: str = Field(description="From fetch_all.")
+    offset: int = Field(default=0, ge=0, description="First record (or query item).")
+    limit: int | None = Field(default=None, ge=1, description="Most records.")
+    fields: list[str] | None = Field(
+        default=None, description="Keep only these dotted fields of each record, e.g. ['id', 'owner.email']."
+    )
+    query: str | None = Field(
+        default=None,
+        description=(
+            "JMESPath over the records array; returns its value (paged if an array), e.g. 'length(@)'."
+        ),
     )
 
 

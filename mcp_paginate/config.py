@@ -71,7 +71,27 @@ class ServerSettings(BaseModel):
     max_pages: int = Field(default=10000, ge=1)
     request_timeout_seconds: float = Field(default=30.0, gt=0)
     tool_deadline_seconds: float = Field(
-        default=600.0, gt=0, description="Total time one tool call may take."
+        default=45.0,
+        gt=0,
+        description=(
+            "Time one tool call may take, below a host's 60 s timeout: fetch_all answers by then "
+            "and its drain goes on in the background."
+        ),
+    )
+    background_drains: int = Field(
+        default=4, ge=0, description="fetch_all drains one server process keeps running between calls."
+    )
+    drain_idle_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="A background drain stops after this long without a call asking for it.",
+    )
+    drain_lease_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description=(
+            "How long a drain's lease outlives a replica that died running it; then another resumes it."
+        ),
     )
     retries: int = Field(default=4, ge=0, le=20)
     retry_after_cap_seconds: float = Field(default=60.0, ge=0)

@@ -50,7 +50,7 @@ __all__ = [
     "StoreSink",
 ]
 
-StopReason = Literal["exhausted", "max_records", "max_pages", "error", "cancelled"]
+StopReason = Literal["exhausted", "max_records", "max_pages", "error", "cancelled", "deadline"]
 
 ProgressCallback = Callable[[int, int | None, str], Awaitable[None]]
 """Called after every page with (records kept, total when the API says, a one-line summary)."""
@@ -87,6 +87,9 @@ class Sink(Protocol):
 
     async def write(self, page: Page, records: list[Any]) -> None:
         """Keep ``records``: those of ``page`` the drain kept (cut, deduplicated, projected)."""
+
+    async def checkpoint(self, state: DrainState) -> None:
+        """A page's records were written and ``state`` counts them: keep where the drain got."""
 
     async def close(self, state: DrainState) -> None:
         """The drain stopped (``state.stop_reason``): keep where it got."""
@@ -169,6 +172,7 @@ class Drain:
             state.cursor = self.plan.cursor(page.number, cut_at)
         elif page.next_state is not None:
             state.cursor = self.plan.cursor(page.number + 1)
+        await sink.checkpoint(state)
         if self.progress is not None:
             await self.progress(state.count, state.total, f"{state.count} records, {state.pages} pages")
         if cut_at is not None:
@@ -256,6 +260,13 @@ class StoreSink:
         self.inline.extend(kept)
         self.inline_chars += used
 
+    async def checkpoint(self, state: DrainState) -> None:
+        # Stored with every page, so a drain still running can be read, and one whose replica
+        # died resumes from its last stored page: the cursor and the chunks written agree.
+        self.meta.stop_reason = None
+        self.meta.cursor = state.cursor
+        await self.store.put_results(self.meta)
+
     async def close(self, state: DrainState) -> None:
         self.meta.complete = state.stop_reason == "exhausted"
         self.meta.stop_reason = state.stop_reason
@@ -273,6 +284,9 @@ class JsonLinesSink:
         if records:
             self.stream.write("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
         self.stream.flush()
+
+    async def checkpoint(self, state: DrainState) -> None:
+        pass  # each write is flushed already
 
     async def close(self, state: DrainState) -> None:
         self.stream.flush()

@@ -61,7 +61,7 @@ def answer_from_results(
     """Answer a question from the records a fetch_all stored, reading only what it needs."""
     return (
         f"Answer this question from the records stored at {results_uri}: {question}\n"
-        "Read only what the answer needs. With the read_results tool (if this server offers it), "
+        "Read only what the answer needs. With the read_results tool, "
         f"pass results_uri={results_uri!r} and a JMESPath query that filters, projects or counts "
         "(e.g. \"[?status=='open'].id\", 'length(@)', \"max_by(@, &amount)\"), paging with "
         "offset and limit; otherwise read the MCP resource "

@@ -37,9 +37,16 @@ from mcp.types import (
 from pydantic import BaseModel, model_validator
 
 from mcp_paginate import __version__, prompts
+from mcp_paginate import results as stored
 from mcp_paginate import tools as core
 from mcp_paginate.app import AppContext, open_app
-from mcp_paginate.arguments import FetchAllArguments, NoArguments, PagingArguments, parse_arguments
+from mcp_paginate.arguments import (
+    FetchAllArguments,
+    NoArguments,
+    PagingArguments,
+    ReadResultsArguments,
+    parse_arguments,
+)
 from mcp_paginate.config import AppConfig
 from mcp_paginate.errors import PaginateError, UpstreamStatusError
 from mcp_paginate.wire_schema import InputSchemas, output_schema
@@ -51,8 +58,10 @@ Page through REST APIs. Call list_sources first to see the configured sources an
 Read one page at a time with list_page(source=..., params={...}); continue with
 list_page(cursor=<next_cursor>) until next_cursor is null. Passing the same cursor again re-reads
 that page (safe to retry). To get everything at once use fetch_all(source=..., params={...});
-it returns what fits inline plus results_uri (an MCP resource with every record), and on failure a
-next_cursor to resume from. Use fields=[...] to keep only the fields you need.
+it returns what fits inline plus results_uri (every record, readable with read_results or as an MCP
+resource). Unless complete, call fetch_all(cursor=next_cursor) again: it answers within the host's
+timeout, the drain goes on meanwhile, and each call adds to the same results_uri. Use fields=[...]
+to keep only the fields you need.
 """
 
 PROGRESS_INTERVAL = 0.1
@@ -96,6 +105,7 @@ def create_server(
             _tool(list_sources, NoArguments, "List sources", schemas),
             _tool(list_page, PagingArguments, "Read one page", schemas, meta=large_results),
             _tool(fetch_all, FetchAllArguments, "Fetch all pages", schemas, meta=large_results),
+            _tool(read_results, ReadResultsArguments, "Read stored results", schemas, meta=large_results),
         ],
     )
     server.resource(
@@ -125,10 +135,9 @@ def create_server(
 async def list_sources(
     ctx: Context[AppContext, Any], arguments: dict[str, Any]
 ) -> Annotated[CallToolResult, core.SourcesResult]:
-    """List the API sources: name, description, params (required or not), pagination mode, max
-    page size; and the hosts ad-hoc requests may reach.
+    """List the sources (name, params, pagination mode, max page size) and ad-hoc hosts.
 
-    Example: list_sources() -> {"sources": [{"name": "alloy", "params": [...]}], "ad_hoc": {...}}
+    Example: list_sources()
     """
     app = _app(ctx)
     _parse(app, NoArguments, arguments, "list_sources")
@@ -139,12 +148,10 @@ async def list_sources(
 async def list_page(
     ctx: Context[AppContext, Any], arguments: dict[str, Any]
 ) -> Annotated[CallToolResult, core.ListPageResult]:
-    """Read one page of records. Start with source (+params) or request; continue with
-    cursor=next_cursor until next_cursor is null. The same cursor twice gives the same page, so a
-    retry never skips or repeats records.
+    """Read one page. Start with source (+params) or request; continue with
+    cursor=next_cursor until it is null. A cursor re-read gives the same page.
 
-    Example: list_page(source="alloy", params={"connector": "hubspot"}), then
-    list_page(cursor="<next_cursor>").
+    Example: list_page(source="alloy", params={"connector": "hubspot"})
     """
     app = _app(ctx)
     args = _parse(app, PagingArguments, arguments, "list_page")
@@ -155,12 +162,10 @@ async def list_page(
 async def fetch_all(
     ctx: Context[AppContext, Any], arguments: dict[str, Any]
 ) -> Annotated[CallToolResult, core.FetchAllResult]:
-    """Fetch every page (from the start, or from cursor): as many records inline as fit, all in
-    the MCP resource results_uri. Stops at max_records/max_pages; on an error it keeps what it
-    fetched and returns next_cursor to resume from.
+    """Fetch every page into results_uri; inline what fits. Answers within the host's timeout:
+    until complete, call again with cursor=next_cursor (the drain goes on meanwhile).
 
-    Example: fetch_all(source="alloy", fields=["id", "email"]) -> {"count": 237, "complete": true,
-    "results_uri": "mcp-paginate://results/…"}
+    Example: fetch_all(source="alloy", fields=["id"])
     """
     app = _app(ctx)
     args = _parse(app, FetchAllArguments, arguments, "fetch_all")
@@ -168,6 +173,30 @@ async def fetch_all(
     result = await _call(app, core.fetch_all(app, args, owner=_caller(ctx), progress=progress))
     await progress.finish()
     return _respond(_fetch_summary(result), result)
+
+
+async def read_results(
+    ctx: Context[AppContext, Any], arguments: dict[str, Any]
+) -> Annotated[CallToolResult, stored.ReadResultsResult]:
+    """Read a fetch_all's stored records; continue with offset=next_offset until null.
+
+    Example: read_results(results_uri="mcp-paginate://results/…", offset=200)
+    """
+    app = _app(ctx)
+    args = _parse(app, ReadResultsArguments, arguments, "read_results")
+    result = await _call(
+        app,
+        stored.read_results(
+            app,
+            args.results_uri,
+            offset=args.offset,
+            limit=args.limit,
+            fields=args.fields,
+            query=args.query,
+            owner=_caller(ctx),
+        ),
+    )
+    return _respond(_read_summary(result), result)
 
 
 # --------------------------------------------------------------------------------------------
@@ -203,6 +232,13 @@ def _fetch_summary(result: core.FetchAllResult) -> str:
         if result.next_cursor:
             summary += " · resume with next_cursor"
     return summary
+
+
+def _read_summary(result: stored.ReadResultsResult) -> str:
+    if result.value is not None:
+        return "The query's value"
+    more = f"next_offset {result.next_offset}" if result.next_offset is not None else "the end"
+    return f"Records {result.offset}–{result.offset + result.returned} of {result.count} · {more}"
 
 
 class _Progress:
@@ -356,7 +392,7 @@ async def _read(ctx: Context[AppContext, Any], results_id: str, chunk: int | Non
 
 
 def _respond(summary: str, result: BaseModel) -> CallToolResult:
-    if isinstance(result, core.ListPageResult | core.FetchAllResult):
+    if isinstance(result, core.ListPageResult | core.FetchAllResult | stored.ReadResultsResult):
         # Records are parsed JSON already: only the rest goes through pydantic's JSON-mode dump.
         data = {"records": result.records, **result.model_dump(mode="json", exclude={"records"})}
     else:

@@ -9,18 +9,20 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import anyio
 from pydantic import BaseModel, Field, WithJsonSchema
 
 from mcp_paginate.app import AppContext
 from mcp_paginate.arguments import FetchAllArguments, PagingArguments
-from mcp_paginate.drain import Drain, Limits, ProgressCallback, StopReason, StoreSink
+from mcp_paginate.background import DrainRecord, Handed, Runner
+from mcp_paginate.drain import ProgressCallback, StopReason
 from mcp_paginate.engine import Engine, Page, Plan
-from mcp_paginate.errors import InputError, PaginateError, TransportError
+from mcp_paginate.errors import InputError, TransportError
 from mcp_paginate.inline import fit, json_text
 from mcp_paginate.records import project
+from mcp_paginate.results import RESULTS_URI, read_slice, stored_results
 from mcp_paginate.streaming import page_stream
 
 __all__ = [
@@ -37,8 +39,6 @@ __all__ = [
     "list_sources",
     "read_results",
 ]
-
-RESULTS_URI = "mcp-paginate://results/{id}"
 
 
 class ParamInfo(BaseModel):
@@ -112,7 +112,7 @@ class FetchAllResult(BaseModel):
     ]
     returned: int = Field(description="Records included inline here.")
     count: int = Field(description="Records fetched in all (readable in full at results_uri).")
-    pages: int
+    pages: int = Field(description="Pages read since the cursor (all of them when not resuming).")
     total: int | None = None
     complete: bool = Field(description="True when the source was drained to its end.")
     stop_reason: StopReason
@@ -255,68 +255,102 @@ async def fetch_all(
     owner: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> FetchAllResult:
-    """Drain from the start (or from ``args.cursor``), keeping everything in the store."""
+    """Drain from the start (or from ``args.cursor``), keeping everything in the store; answer
+    by the tool-call deadline, the drain going on in the background (`mcp_paginate.background`).
+    A ``next_cursor`` this returned continues the same results, from where it was handed out."""
     settings = app.config.server
-    engine = Engine(app)
-    plan, start = await engine.open(args, owner)
-    notes = list(plan.notes)
-    limits = Limits(
-        max_records=_ceiling(args.max_records, settings.max_records, "max_records", notes),
-        max_pages=_ceiling(args.max_pages, settings.max_pages, "max_pages", notes),
-    )
-    drain = Drain(
-        engine, plan, limits=limits, fields=args.fields, dedupe_key=args.dedupe_key, progress=progress
-    )
-    sink = await StoreSink.create(app, plan.session.id, owner=owner)
-    with anyio.move_on_after(settings.tool_deadline_seconds) as deadline:
-        try:
-            await drain.run(sink, start)
-        except PaginateError as exc:
-            drain.fail(app.redactor.redact(str(exc)))
-        except anyio.get_cancelled_exc_class():
-            with anyio.CancelScope(shield=True):
-                drain.state.stop_reason = "cancelled"
-                await sink.close(drain.state)
-            raise
-    if deadline.cancelled_caught:
-        drain.fail(
-            f"stopped at the tool-call deadline of {settings.tool_deadline_seconds:g}s; "
-            "call fetch_all with cursor=next_cursor to continue"
+    deadline = anyio.current_time() + settings.tool_deadline_seconds
+    handed = await app.drains.handed(args.cursor, owner) if args.cursor else None
+    notes: list[str] = []
+    if handed is None:
+        engine = Engine(app)
+        plan, start = await engine.open(args, owner)
+        notes.extend(plan.notes)
+        record = DrainRecord(
+            session_id=plan.session.id,
+            fields=args.fields,
+            dedupe_key=args.dedupe_key,
+            max_records=_ceiling(args.max_records, settings.max_records, "max_records", notes),
+            max_pages=_ceiling(args.max_pages, settings.max_pages, "max_pages", notes),
         )
-    await sink.close(drain.state)
-    return _drain_result(app, drain, sink, notes + drain.notes)
+        runner: Runner | None = await app.drains.begin(engine, plan, start, record, owner)
+        assert runner is not None
+        handed = Handed(results_id=runner.record.results_id, offset=0)
+    else:
+        runner = await app.drains.pick_up(handed, args, owner, deadline, notes)
+    if runner is not None:
+        await app.drains.follow(runner, progress, deadline)
+    return await _drain_result(app, handed, runner, owner, notes)
 
 
-def _drain_result(app: AppContext, drain: Drain, sink: StoreSink, notes: list[str]) -> FetchAllResult:
-    """What fetch_all returns for a drain into the store that has stopped."""
-    state = drain.state
-    notes.extend(drain.log.notes())
-    if sink.inline_full and not sink.inline:
+async def _drain_result(
+    app: AppContext, handed: Handed, runner: Runner | None, owner: str | None, notes: list[str]
+) -> FetchAllResult:
+    """What fetch_all returns: the results as stored now, inline from where the call's cursor
+    was handed out (the start, for a new drain)."""
+    results_id, offset = handed.results_id, handed.offset
+    settings = app.config.server
+    meta = await stored_results(app, results_id, owner)
+    budget = settings.max_inline_chars
+    inline, cut = await read_slice(app, meta, offset, budget=budget, at_least_one=False)
+    record = await app.drains.record(results_id) if runner is None else runner.record
+    if runner is not None:
+        drain = runner.drain
+        notes.extend(drain.notes)
+        notes.extend(drain.log.notes())
+        if drain.dropped_duplicates:
+            notes.append(
+                f"dropped {drain.dropped_duplicates} records whose {drain.dedupe_key} was already seen"
+            )
+        pages, total, error = runner.pages, drain.state.total, drain.state.error
+    else:
+        # Another replica's drain: its record is written when a run ends, chunks as pages are.
+        pages = max(record.pages if record is not None else 0, meta.chunks)
+        total = record.total if record is not None else None
+        error = record.error if record is not None else None
+    new = meta.count - offset
+    if cut and not inline:
         notes.append(
-            f"no records are inline: the first alone is over the inline budget of {sink.budget} chars; "
-            f"read all {state.count} from results_uri (or pass fields=[...] to keep fewer fields)"
+            f"no records are inline: the first alone is over the inline budget of {budget} chars; "
+            f"read all {new} with read_results(results_uri, offset={offset}) (or pass fields=[...])"
         )
-    elif sink.inline_full:
+    elif cut:
         notes.append(
-            f"{len(sink.inline)} of {state.count} records are inline (budget {sink.budget} chars); "
-            "read them all from results_uri"
+            f"{len(inline)} of {new} records are inline (budget {budget} chars); read the rest with "
+            f"read_results(results_uri, offset={offset + len(inline)})"
         )
-    if drain.dropped_duplicates:
-        notes.append(f"dropped {drain.dropped_duplicates} records whose {drain.dedupe_key} was already seen")
-    stop_reason: StopReason = state.stop_reason or "exhausted"
+    if offset:
+        notes.append(f"records from {offset} on (the drain's first {offset} were returned before)")
+    stop_reason = cast(StopReason, meta.stop_reason or "deadline")
+    next_cursor = meta.cursor if stop_reason != "exhausted" else None
+    if next_cursor is not None:
+        await app.drains.hand(next_cursor, meta, pages)
+    if stop_reason == "deadline":
+        notes.append(_deadline_note(settings.tool_deadline_seconds, running=meta.stop_reason is None))
     return FetchAllResult(
-        records=sink.inline,
-        returned=len(sink.inline),
-        count=state.count,
-        pages=state.pages,
-        total=state.total,
-        complete=sink.meta.complete,
+        records=inline,
+        returned=len(inline),
+        count=meta.count,
+        pages=max(0, pages - handed.pages),
+        total=total,
+        complete=meta.complete,
         stop_reason=stop_reason,
-        error=state.error,
-        next_cursor=state.cursor if stop_reason != "exhausted" else None,
-        results_uri=RESULTS_URI.format(id=sink.meta.id),
-        detected=drain.plan.session.detected,
+        error=error if stop_reason == "error" else None,
+        next_cursor=next_cursor,
+        results_uri=RESULTS_URI.format(id=results_id),
+        detected=runner.drain.plan.session.detected if runner is not None else None,
         notes=_redact_notes(app, notes),
+    )
+
+
+def _deadline_note(seconds: float, *, running: bool) -> str:
+    if running:
+        return (
+            f"answered at the tool-call deadline of {seconds:g}s; the drain goes on in the background: "
+            "call fetch_all(cursor=next_cursor) for what it fetched since (same results_uri)"
+        )
+    return (
+        f"stopped at the tool-call deadline of {seconds:g}s; call fetch_all(cursor=next_cursor) to continue"
     )
 
 

@@ -150,6 +150,10 @@ class _Writer:
         for key in ("type", "enum", "minimum", "maximum", "exclusiveMinimum", "minLength", "maxLength"):
             if key in node:
                 written[key] = node[key]
+        if isinstance(written.get("type"), list) and "null" in written["type"]:
+            # An optional field is one left out: null says nothing more, on every turn.
+            kinds = [kind for kind in written["type"] if kind != "null"]
+            written["type"] = kinds[0] if len(kinds) == 1 else kinds
         if "const" in node:
             written["enum"] = [node["const"]]
         if isinstance(node.get("items"), dict):

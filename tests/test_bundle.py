@@ -32,7 +32,7 @@ from mcp import Client, StdioServerParameters
 
 ROOT = Path(__file__).resolve().parents[1]
 FIVE_MB = 5 * 1024 * 1024
-CORE_TOOLS = {"list_sources", "list_page", "fetch_all"}
+CORE_TOOLS = {"list_sources", "list_page", "fetch_all", "read_results"}
 
 # Fields of manifest 0.4 (src/schemas/0.4.ts of @anthropic-ai/mcpb 2.1.2, whose objects are strict:
 # an unknown key is an error), and the user_config option fields and types.

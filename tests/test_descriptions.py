@@ -25,7 +25,7 @@ async def tools_by_name(client: Client) -> dict[str, Any]:
 @pytest.mark.anyio
 async def test_every_tool_description_has_an_example(client: Client) -> None:
     tools = await tools_by_name(client)
-    assert set(tools) == {"list_sources", "list_page", "fetch_all"}
+    assert set(tools) == {"list_sources", "list_page", "fetch_all", "read_results"}
     for name, tool in tools.items():
         assert tool.description, name
         assert re.search(rf"Example: {name}\(", tool.description), name

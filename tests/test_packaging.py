@@ -258,7 +258,12 @@ async def test_built_wheel_installs_in_a_fresh_venv_and_serves_tools_over_stdio(
     with anyio.fail_after(60):
         async with Client(parameters) as client:
             tools = await client.list_tools()
-            assert sorted(tool.name for tool in tools.tools) == ["fetch_all", "list_page", "list_sources"]
+            assert sorted(tool.name for tool in tools.tools) == [
+                "fetch_all",
+                "list_page",
+                "list_sources",
+                "read_results",
+            ]
             sources = await client.call_tool("list_sources", {})
             assert not sources.is_error
             assert sources.structured_content == {"sources": [], "ad_hoc": {"allowed": False, "hosts": []}}

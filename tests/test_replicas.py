@@ -196,7 +196,9 @@ async def test_cursor_minted_on_one_replica_continues_and_rereads_on_another(
             assert _ids(cut_short["records"]) + _ids(rest["records"]) == ALL_IDS
             content = stored_on_first.contents[0]
             assert isinstance(content, TextResourceContents)
-            assert _ids(json.loads(content.text)["records"]) == ALL_IDS[:50]
+            # The resumed drain appended to the results the first replica stored.
+            assert rest["results_uri"] == cut_short["results_uri"]
+            assert _ids(json.loads(content.text)["records"]) == ALL_IDS
 
 
 class TcpProxy:
@@ -286,3 +288,52 @@ async def test_server_started_while_redis_is_down_serves_tool_errors(
         assert f"session store unreachable at {store_url}: connection refused" in _error_text(result)
         assert {source["name"] for source in sources["sources"]} == {"body_token", "offset_total"}
         assert await replica.healthy()
+
+
+async def test_a_drain_whose_replica_dies_resumes_on_another_from_the_last_stored_page(
+    clean_redis: str, tmp_path: Path
+) -> None:
+    with SampleAPI(latency=0.2) as slow:
+        # body_token: 8 pages of 30 in a chain, about 1.6 s; each call answers within 0.8 s.
+        sources = sample_sources(slow.url)
+        lines = [
+            "[server]",
+            "tool_deadline_seconds = 0.8",
+            "drain_lease_seconds = 1.5",
+            "",
+            "[sources]",
+            f"body_token = {_toml(sources['body_token'])}",
+        ]
+        config = tmp_path / "slow.toml"
+        config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        async with replicas(2, clean_redis, config, tmp_path) as (first, second):
+            with anyio.fail_after(90):
+                async with first.client() as client:
+                    started = structured(await client.call_tool("fetch_all", {"source": "body_token"}))
+                assert started["stop_reason"] == "deadline" and started["next_cursor"]
+                async with second.client() as client:
+                    # Replica A drains on in the background: let it store a page more, then kill it.
+                    while True:
+                        seen = structured(
+                            await client.call_tool("read_results", {"results_uri": started["results_uri"]})
+                        )
+                        if seen["count"] > started["count"]:
+                            break
+                        await anyio.sleep(0.05)  # watching another process's progress
+                    assert first.process is not None
+                    first.process.kill()  # no clean shutdown: its lease just stops being renewed
+                    await anyio.to_thread.run_sync(first.process.wait)
+                    results = [started]
+                    while not results[-1]["complete"]:
+                        cursor = results[-1]["next_cursor"]
+                        results.append(structured(await client.call_tool("fetch_all", {"cursor": cursor})))
+                        assert len(results) < 30
+                    whole = structured(
+                        await client.call_tool(
+                            "read_results", {"results_uri": started["results_uri"], "limit": 1000}
+                        )
+                    )
+    assert {result["results_uri"] for result in results} == {started["results_uri"]}
+    assert [record_id for result in results for record_id in _ids(result["records"])] == ALL_IDS
+    assert _ids(whole["records"]) == ALL_IDS and whole["count"] == len(ALL_IDS)
+    assert "Traceback" not in second.output()

@@ -1413,8 +1413,9 @@ async def test_http_cursors_and_results_are_bound_to_the_token_that_made_them(
             assert ids(following["records"]) == ALL_IDS[40:80]
             rest = structured(await alice.call_tool("fetch_all", {"cursor": drained["next_cursor"]}))
             assert ids(drained["records"] + rest["records"]) == ALL_IDS
+            assert rest["results_uri"] == drained["results_uri"]  # the resumed drain appends to it
             stored = await alice.read_resource(drained["results_uri"])
-            assert ids(json.loads(stored.contents[0].text)["records"]) == ALL_IDS[:30]  # type: ignore[union-attr]
+            assert ids(json.loads(stored.contents[0].text)["records"]) == ALL_IDS  # type: ignore[union-attr]
     log = http_server.log.read_text(errors="replace")
     assert SAMPLE_KEY not in log and TOKEN_A not in log and TOKEN_B not in log
 

@@ -59,7 +59,7 @@ async def tool(client: Client, name: str) -> Any:
 @pytest.mark.anyio
 async def test_list_tools_shows_the_three_tools_read_only_and_open_world(client: Client) -> None:
     listed = await client.list_tools()
-    assert {t.name for t in listed.tools} == {"list_sources", "list_page", "fetch_all"}
+    assert {t.name for t in listed.tools} == {"list_sources", "list_page", "fetch_all", "read_results"}
     for listed_tool in listed.tools:
         assert listed_tool.annotations is not None
         assert listed_tool.annotations.read_only_hint is True

@@ -105,7 +105,12 @@ async def test_stdio_server_pages_with_list_page_then_next_cursor(
     with anyio.fail_after(60):
         async with stdio_server(tmp_path, config, f"sqlite:///{tmp_path}/s.db") as client:
             listed = await client.list_tools()
-            assert {t.name for t in listed.tools} == {"list_sources", "list_page", "fetch_all"}
+            assert {t.name for t in listed.tools} == {
+                "list_sources",
+                "list_page",
+                "fetch_all",
+                "read_results",
+            }
             sources = structured(await client.call_tool("list_sources", {}))
             assert {s["name"] for s in sources["sources"]} == {"offset_total", "link_header"}
             first = structured(await client.call_tool("list_page", {"source": "link_header"}))
@@ -195,11 +200,13 @@ async def test_sqlite_cursor_survives_a_server_restart(tmp_path: Path, sample_ap
             assert again_first["next_cursor"] == first["next_cursor"]
             again_second = structured(await client.call_tool("list_page", {"cursor": first["next_cursor"]}))
             assert again_second["records"] == second["records"]
-            # A fetch_all stopped by max_records resumes in the new process, and its stored results remain.
+            # A fetch_all stopped by max_records resumes in the new process, and its stored results remain,
             rest = structured(await client.call_tool("fetch_all", {"cursor": drained["next_cursor"]}))
             assert [r["id"] for r in drained["records"] + rest["records"]] == ALL_IDS
+            # ... appending to the same stored results, which now hold every record once.
+            assert rest["results_uri"] == drained["results_uri"]
             stored = json.loads((await client.read_resource(drained["results_uri"])).contents[0].text)
-            assert [r["id"] for r in stored["records"]] == list(range(1, 61))
+            assert [r["id"] for r in stored["records"]] == ALL_IDS
 
 
 @pytest.mark.anyio

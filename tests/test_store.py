@@ -690,3 +690,49 @@ async def test_sqlite_wait_for_another_process_lock_is_bounded_by_busy_timeout(t
         f"session store busy (sqlite:///{path}): another process kept the database locked for 0.3 s; "
         f"retry, or raise busy_timeout in the --store URL (sqlite:///{path}?busy_timeout=0.6)"
     )
+
+
+# -- values and leases (fetch_all's drains across replicas) ---------------------------------------
+
+
+async def test_values_round_trip_and_expire(store: Store, replica: Store) -> None:
+    await store.put_value("drain-cursor:abc.3", '{"results_id": "r", "offset": 90}', time.time() + 600)
+    assert await replica.get_value("drain-cursor:abc.3") == '{"results_id": "r", "offset": 90}'
+    await store.put_value("drain-cursor:abc.3", "replaced", time.time() + 600)
+    assert await replica.get_value("drain-cursor:abc.3") == "replaced"
+    await store.put_value("old", "x", time.time() - 1)
+    assert await store.get_value("old") is None
+    assert await store.get_value("never-written") is None
+
+
+async def test_a_lease_has_one_holder_until_dropped_or_expired(store: Store, replica: Store) -> None:
+    assert await store.take_lease("drain:s1", "replica-a", 30)
+    assert not await replica.take_lease("drain:s1", "replica-b", 30)
+    assert await store.take_lease("drain:s1", "replica-a", 30)  # renewed by its holder
+    assert await replica.take_lease("drain:other", "replica-b", 30)  # another name is another lease
+    await replica.drop_lease("drain:s1", "replica-b")  # not its lease: nothing happens
+    assert not await replica.take_lease("drain:s1", "replica-b", 30)
+    await store.drop_lease("drain:s1", "replica-a")
+    assert await replica.take_lease("drain:s1", "replica-b", 30)
+
+
+async def test_a_lease_whose_holder_stopped_renewing_goes_to_the_next(store: Store, replica: Store) -> None:
+    assert await store.take_lease("drain:s2", "dead-replica", 0.3)
+    assert not await replica.take_lease("drain:s2", "replica-b", 30)
+    with anyio.fail_after(5):
+        while not await replica.take_lease("drain:s2", "replica-b", 30):
+            await anyio.sleep(0.05)  # waiting out the lease, bounded by fail_after
+    assert not await store.take_lease("drain:s2", "dead-replica", 0.3)
+
+
+async def test_racing_replicas_get_a_free_lease_once(store: Store, replica: Store) -> None:
+    taken: list[str] = []
+
+    async def take(which: Store, holder: str) -> None:
+        if await which.take_lease("drain:race", holder, 30):
+            taken.append(holder)
+
+    async with anyio.create_task_group() as group:
+        for index in range(10):
+            group.start_soon(take, store if index % 2 else replica, f"holder-{index}")
+    assert len(taken) == 1

@@ -18,9 +18,6 @@ from mcp_paginate.wire_schema import FORBIDDEN_KEYWORDS, InputSchemas, output_sc
 TOTAL_LIMIT = 8_000
 """Characters of every tool definition together (name + description + JSON input schema)."""
 
-READ_RESULTS_BUDGET = 1_200
-"""Room kept for the read_results tool (issue 15) within TOTAL_LIMIT."""
-
 
 def definition_sizes(tools: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     """Characters of each tool definition as a model receives it: name + description + the
@@ -82,21 +79,21 @@ async def listed_tools(client: Client) -> list[dict[str, Any]]:
 @pytest.mark.anyio
 async def test_tool_definitions_fit_the_limit_in_plain_json_schema(client: Client) -> None:
     sizes = check_tool_definitions(await listed_tools(client))
-    assert set(sizes) == {"list_sources", "list_page", "fetch_all"}
+    assert set(sizes) == {"list_sources", "list_page", "fetch_all", "read_results"}
 
 
 @pytest.mark.anyio
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the paginator and request models' longest field descriptions (RequestOption.in/name/template, "
-        "NextCursor.template, stop_condition, cursor_param, AdHocRequest.method) must be shortened by their "
-        "owners to leave read_results its room"
-    ),
-)
-async def test_tool_definitions_leave_room_for_read_results(client: Client) -> None:
-    sizes = definition_sizes(await listed_tools(client))
-    assert sum(sizes.values()) <= TOTAL_LIMIT - READ_RESULTS_BUDGET, sizes
+async def test_all_four_tools_with_read_results_fit_the_limit_and_every_mode_is_described(
+    client: Client,
+) -> None:
+    tools = await listed_tools(client)
+    sizes = definition_sizes(tools)
+    assert "read_results" in sizes and len(sizes) == 4
+    assert sum(sizes.values()) <= TOTAL_LIMIT, sizes
+    list_page = next(tool for tool in tools if tool["name"] == "list_page")
+    mode = list_page["inputSchema"]["properties"]["pagination"]["properties"]["mode"]
+    for name in ("offset:", "page:", "cursor:", "none:", "auto:"):
+        assert name in mode["description"], name
 
 
 def test_the_checks_catch_a_forbidden_keyword_an_untyped_property_and_an_oversized_list() -> None:

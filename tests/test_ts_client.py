@@ -81,7 +81,7 @@ def test_typescript_client_lists_pages_and_drains_every_record(tmp_path: Path, s
     output = run_scenario(node, tmp_path, config, "basic", data)
 
     sizes = check_tool_definitions(output["tools"])
-    assert set(sizes) == {"list_sources", "list_page", "fetch_all"}
+    assert set(sizes) == {"list_sources", "list_page", "fetch_all", "read_results"}
 
     listed = output["list_page"]
     assert [record["id"] for record in listed["records"]] == ALL_IDS
@@ -92,3 +92,68 @@ def test_typescript_client_lists_pages_and_drains_every_record(tmp_path: Path, s
     assert drained["count"] == len(ALL_IDS) == drained["returned"]
     assert [record["id"] for record in drained["records"]] == ALL_IDS
     assert all(set(record) == {"id", "name"} for record in drained["records"])
+
+
+def slow_config(tmp_path: Path, url: str, *, deadline: float | None) -> Path:
+    """A source of the slow sample API, 10 records a page, and the tool deadline (None: default)."""
+    setting = "" if deadline is None else f"tool_deadline_seconds = {deadline}\n"
+    path = tmp_path / "slow.toml"
+    path.write_text(
+        f"""\
+[server]
+{setting}
+[sources.slow]
+url = "{url}/offset"
+records = "items"
+concurrency = 1
+
+[sources.slow.pagination]
+mode = "offset"
+total = "total"
+page_size = 10
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def check_split_drain(output: dict[str, Any], deadline: float) -> None:
+    """Every record exactly once through fetch_all calls that each answered by the deadline, one
+    results_uri for them all, and read back whole with read_results."""
+    calls = output["calls"]
+    assert output["complete"] is True and output["count"] == len(ALL_IDS)
+    assert len(calls) >= 2, calls  # the drain outlasted one call
+    assert all(call["seconds"] < deadline + 5 for call in calls), calls
+    assert all(call["stop_reason"] == "deadline" for call in calls[:-1]), calls
+    assert len({call["results_uri"] for call in calls}) == 1
+    assert [call["count"] for call in calls] == sorted(call["count"] for call in calls)
+    assert [record_id for call in calls for record_id in call["ids"]] == ALL_IDS  # no gap, no repeat
+    assert output["read"] == ALL_IDS
+
+
+def test_typescript_client_drains_a_slow_source_through_repeated_calls_and_reads_it_back(
+    tmp_path: Path,
+) -> None:
+    node = require_ts_client()
+    # 24 pages at 0.25 s: about 6 s, against a tool deadline of 1.5 s.
+    with SampleAPI(latency=0.25) as api:
+        config = slow_config(tmp_path, api.url, deadline=1.5)
+        data = {"arguments": {"source": "slow"}, "limit": 50}
+        output = run_scenario(node, tmp_path, config, "drain", data)
+    check_split_drain(output, 1.5)
+    assert output["reads"] == 5  # 237 records, 50 a read
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not os.environ.get("MCP_PAGINATE_SLOW_TESTS"), reason="set MCP_PAGINATE_SLOW_TESTS=1 (~75 s)"
+)
+def test_typescript_client_drains_a_source_slower_than_the_default_timeout(tmp_path: Path) -> None:
+    node = require_ts_client()
+    # 24 pages at 3 s: about 72 s, more than the client's default 60 s request timeout; the
+    # default tool deadline (45 s) splits it.
+    with SampleAPI(latency=3.0) as api:
+        config = slow_config(tmp_path, api.url, deadline=None)
+        output = run_scenario(node, tmp_path, config, "drain", {"arguments": {"source": "slow"}})
+    assert output["drained"] > 60
+    check_split_drain(output, 45)

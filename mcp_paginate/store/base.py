@@ -126,6 +126,24 @@ class Store(abc.ABC):
         """Chunk ``index`` of a result set, or None."""
 
     @abc.abstractmethod
+    async def put_value(self, name: str, value: str, expires: float) -> None:
+        """Keep a small text value under ``name`` until ``expires`` (a Unix time)."""
+
+    @abc.abstractmethod
+    async def get_value(self, name: str) -> str | None:
+        """The value `put_value` kept under ``name``, or None if unknown or expired."""
+
+    @abc.abstractmethod
+    async def take_lease(self, name: str, holder: str, seconds: float) -> bool:
+        """Hold the lease ``name`` for ``seconds`` from now, if it is free, expired or held by
+        ``holder`` already (then it is renewed); whether ``holder`` holds it now. Atomic: of
+        replicas racing for a free lease, one gets it."""
+
+    @abc.abstractmethod
+    async def drop_lease(self, name: str, holder: str) -> None:
+        """Free the lease ``name`` if ``holder`` holds it."""
+
+    @abc.abstractmethod
     async def purge_expired(self) -> int:
         """Delete expired sessions and results; return how many were removed."""
 

@@ -24,6 +24,8 @@ class MemoryStore(Store):
         self._positions: dict[str, dict[str, int]] = {}
         self._results: dict[str, ResultsMeta] = {}
         self._chunks: dict[str, dict[int, list[Any]]] = {}
+        self._values: dict[str, tuple[str, float]] = {}
+        self._leases: dict[str, tuple[str, float]] = {}
 
     async def put_session(self, session: SessionRecord) -> None:
         self._sessions[session.id] = session
@@ -75,8 +77,30 @@ class MemoryStore(Store):
     async def get_chunk(self, results_id: str, index: int) -> list[Any] | None:
         return self._chunks.get(results_id, {}).get(index)
 
+    async def put_value(self, name: str, value: str, expires: float) -> None:
+        self._values[name] = (value, expires)
+
+    async def get_value(self, name: str) -> str | None:
+        value, expires = self._values.get(name, (None, 0.0))
+        return value if expires >= time.time() else None
+
+    async def take_lease(self, name: str, holder: str, seconds: float) -> bool:
+        now = time.time()
+        current, expires = self._leases.get(name, (None, 0.0))
+        if current not in (None, holder) and expires >= now:
+            return False
+        self._leases[name] = (holder, now + seconds)
+        return True
+
+    async def drop_lease(self, name: str, holder: str) -> None:
+        if self._leases.get(name, (None, 0.0))[0] == holder:
+            del self._leases[name]
+
     async def purge_expired(self) -> int:
         now = time.time()
+        for table in (self._values, self._leases):
+            for name in [name for name, (_, expires) in table.items() if expires < now]:
+                del table[name]
         expired = [s.id for s in self._sessions.values() if s.expires < now]
         for session_id in expired:
             self._drop_session(session_id)

@@ -9,6 +9,8 @@ Keys (all under ``mcp-paginate:``), each with Redis expiry at the record's ``exp
     chunk:<id>:<n>          chunk n of a result set: one page's records (bounded by the
                             response size cap), never one giant value
     chunks:<id>             set of the chunk numbers written
+    value:<name>            a small value (`put_value`), expiring at its time
+    lease:<name>            a lease: its holder, expiring when the lease does
     index:{sessions,results}-by-{created,expiry}
                             sorted sets (no expiry) for the limits (oldest evicted first),
                             ``counts`` and ``purge_expired``
@@ -161,6 +163,24 @@ redis.call('PEXPIRE', KEYS[2], ttl)
 return 0
 """
 
+# KEYS: lease   ARGV: holder, milliseconds.  Returns 1 if the holder holds the lease now.
+_TAKE_LEASE = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
+# KEYS: lease   ARGV: holder
+_DROP_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
 # KEYS: sessions by created, sessions by expiry, results by created, results by expiry
 # ARGV: now, batch, prefix.  Returns {sessions removed, results removed} (at most batch each).
 _PURGE = """
@@ -244,6 +264,8 @@ class RedisStore(Store):
                 "put_results": client.register_script(_PUT_RESULTS),
                 "put_chunk": client.register_script(_PUT_CHUNK),
                 "purge": client.register_script(_PURGE),
+                "take_lease": client.register_script(_TAKE_LEASE),
+                "drop_lease": client.register_script(_DROP_LEASE),
             }
             self._client = client
         return self._client
@@ -381,6 +403,24 @@ class RedisStore(Store):
         async with self._guard() as redis:
             data = await redis.get(_key("chunk", f"{results_id}:{index}"))
         return None if data is None else load_records(data)
+
+    # -- values and leases -----------------------------------------------------------------------
+
+    async def put_value(self, name: str, value: str, expires: float) -> None:
+        async with self._guard() as redis:
+            await redis.set(_key("value", name), value, pxat=_millis(expires))
+
+    async def get_value(self, name: str) -> str | None:
+        async with self._guard() as redis:
+            value = await redis.get(_key("value", name))
+        return None if value is None else str(value)
+
+    async def take_lease(self, name: str, holder: str, seconds: float) -> bool:
+        milliseconds = max(1, math.ceil(seconds * 1000))
+        return bool(await self._script("take_lease", [_key("lease", name)], [holder, milliseconds]))
+
+    async def drop_lease(self, name: str, holder: str) -> None:
+        await self._script("drop_lease", [_key("lease", name)], [holder])
 
     # -- housekeeping ---------------------------------------------------------------------------
 

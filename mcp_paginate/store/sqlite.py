@@ -47,6 +47,12 @@ CREATE TABLE IF NOT EXISTS results (
 CREATE TABLE IF NOT EXISTS chunks (
     results_id TEXT NOT NULL, idx INTEGER NOT NULL, records TEXT NOT NULL, PRIMARY KEY (results_id, idx)
 );
+CREATE TABLE IF NOT EXISTS "values" (
+    name TEXT PRIMARY KEY, value TEXT NOT NULL, expires REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires REAL NOT NULL
+);
 CREATE INDEX IF NOT EXISTS sessions_expires ON sessions (expires);
 CREATE INDEX IF NOT EXISTS results_expires ON results (expires);
 """
@@ -224,10 +230,48 @@ class SqliteStore(Store):
         )
         return None if row is None else load_records(row[0])
 
+    async def put_value(self, name: str, value: str, expires: float) -> None:
+        await self._run(
+            lambda db: db.execute(
+                'INSERT OR REPLACE INTO "values" (name, value, expires) VALUES (?, ?, ?)',
+                (name, value, expires),
+            )
+        )
+
+    async def get_value(self, name: str) -> str | None:
+        row = await self._run(
+            lambda db: db.execute(
+                'SELECT value FROM "values" WHERE name = ? AND expires >= ?', (name, time.time())
+            ).fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    async def take_lease(self, name: str, holder: str, seconds: float) -> bool:
+        now = time.time()
+
+        def take(db: sqlite3.Connection) -> bool:
+            # One statement: an upsert that only overwrites a lease that is ours or expired.
+            taken = db.execute(
+                "INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE "
+                "SET holder = excluded.holder, expires = excluded.expires "
+                "WHERE leases.holder = excluded.holder OR leases.expires < ?",
+                (name, holder, now + seconds, now),
+            ).rowcount
+            return bool(taken)
+
+        return await self._run(take)
+
+    async def drop_lease(self, name: str, holder: str) -> None:
+        await self._run(
+            lambda db: db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
+        )
+
     async def purge_expired(self) -> int:
         now = time.time()
 
         def purge(db: sqlite3.Connection) -> int:
+            db.execute('DELETE FROM "values" WHERE expires < ?', (now,))
+            db.execute("DELETE FROM leases WHERE expires < ?", (now,))
             sessions = [r[0] for r in db.execute("SELECT id FROM sessions WHERE expires < ?", (now,))]
             results = [r[0] for r in db.execute("SELECT id FROM results WHERE expires < ?", (now,))]
             _delete_sessions(db, sessions)

@@ -45,6 +45,42 @@ const SCENARIOS = {
     return await call(client, "fetch_all", args);
   },
 
+  /**
+   * Drain through repeated fetch_all calls (the first arguments, then cursor=next_cursor until
+   * complete), then read every stored record back with read_results (offset=next_offset until
+   * null). Resources are never read. Each call's seconds and result summary are returned.
+   */
+  async drain(client, { arguments: first, limit }) {
+    const calls = [];
+    let args = first;
+    let result;
+    const started = performance.now();
+    do {
+      const before = performance.now();
+      result = await call(client, "fetch_all", args);
+      calls.push({
+        seconds: (performance.now() - before) / 1000,
+        count: result.count,
+        returned: result.returned,
+        stop_reason: result.stop_reason,
+        results_uri: result.results_uri,
+        ids: result.records.map((record) => record.id),
+      });
+      args = { cursor: result.next_cursor };
+    } while (!result.complete && result.next_cursor);
+    const drained = (performance.now() - started) / 1000;
+    const read = [];
+    let offset = 0;
+    let reads = 0;
+    while (offset !== null) {
+      const page = await call(client, "read_results", { results_uri: result.results_uri, offset, limit });
+      read.push(...page.records.map((record) => record.id));
+      offset = page.next_offset;
+      reads += 1;
+    }
+    return { calls, drained, complete: result.complete, count: result.count, read, reads };
+  },
+
   /** tools, list_page and fetch_all in one server run. */
   async basic(client, input) {
     return {
