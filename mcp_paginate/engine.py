@@ -246,8 +246,7 @@ class Engine:
         """
         session_id, number, skip = parse_cursor(cursor)
         try:
-            session = await self.app.store.get_session(session_id)
-            state = await self.app.store.get_page(session_id, number) if session is not None else None
+            session, state = await self.app.store.get_position(session_id, number)
         except ValidationError:
             # Stored by a version of mcp-paginate whose sessions this one reads differently.
             raise CursorError(

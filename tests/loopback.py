@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Literal
 
 import anyio
 import uvicorn
@@ -19,7 +20,7 @@ __all__ = ["serving"]
 
 
 @asynccontextmanager
-async def serving(app: ASGIApp, *, lifespan: str = "off") -> AsyncIterator[str]:
+async def serving(app: ASGIApp, *, lifespan: Literal["auto", "on", "off"] = "off") -> AsyncIterator[str]:
     """Serve ``app`` on a free loopback port for the duration of the block; yields its base URL."""
     sock = listening_socket("127.0.0.1", 0)
     config = uvicorn.Config(app, lifespan=lifespan, log_level="warning", access_log=False, ws="none")

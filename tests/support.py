@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 from typing import Any
 
+from mcp.types import TextContent, TextResourceContents
+
 from mcp_paginate.config import AppConfig
 
 ALL_IDS = list(range(1, 238))
@@ -111,3 +113,21 @@ def stop_process(process: subprocess.Popen[Any]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+
+
+def block_text(block: Any) -> str:
+    """The text of one content block; fails on any other kind of content."""
+    assert isinstance(block, TextContent), f"expected text content, got {type(block).__name__}"
+    return block.text
+
+
+def text_of(result: Any) -> str:
+    """The text of a tool result (its text blocks joined by spaces); fails on any other content."""
+    return " ".join(block_text(block) for block in result.content)
+
+
+def resource_text(read: Any) -> str:
+    """The text of a read resource's first contents entry; fails on a blob."""
+    contents = read.contents[0]
+    assert isinstance(contents, TextResourceContents), f"expected text, got {type(contents).__name__}"
+    return contents.text

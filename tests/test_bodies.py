@@ -30,7 +30,7 @@ from mcp_paginate.config import AppConfig
 from mcp_paginate.sample import SampleAPI
 from mcp_paginate.server import create_server
 from tests.conftest import structured
-from tests.support import ALLOY_ENV
+from tests.support import ALLOY_ENV, block_text, text_of
 
 BODIES = {
     # A lone surrogate escape is valid JSON but not text: it arrives as U+FFFD.
@@ -160,7 +160,7 @@ class _Upstream(SampleAPI):
                 }
             )
 
-        self.app = Starlette(
+        self.app = Starlette(  # type: ignore[assignment]  # a test server in place of the sample app
             routes=[
                 Route(
                     "/alloy-capped/connectors/{connector}/actions/{action}/execute",
@@ -283,7 +283,7 @@ async def test_bodies_only_json_accepts_reach_every_part_of_the_result(client: C
 
     page = await client.call_tool("list_page", {"source": name})
     assert structured(page)["records"] == expected
-    assert json.loads(page.content[1].text)["records"] == expected
+    assert json.loads(block_text(page.content[1]))["records"] == expected
 
     drained = await client.call_tool("fetch_all", {"source": name})
     data = structured(drained)
@@ -315,7 +315,7 @@ async def test_a_body_nested_too_deep_is_a_clear_error_and_the_drain_keeps_what_
 
     first = structured(await client.call_tool("list_page", {"source": "deep"}))
     second = await client.call_tool("list_page", {"cursor": first["next_cursor"]})
-    assert second.is_error and "nested more than 201 levels deep" in second.content[0].text
+    assert second.is_error and "nested more than 201 levels deep" in text_of(second)
 
 
 @pytest.mark.anyio

@@ -71,7 +71,7 @@ async def drain(api: SampleAPI, source: str, **overrides: Any) -> tuple[FetchAll
 async def stored_states(app: AppContext, result: FetchAllResult) -> list[State]:
     meta = await app.store.get_results(result.results_uri.rsplit("/", 1)[1])
     assert meta is not None
-    states = []
+    states: list[State] = []
     while (state := await app.store.get_page(meta.session_id, len(states))) is not None:
         states.append(state)
     return states
@@ -474,7 +474,7 @@ class _PortRecorder(SampleAPI):
                 {"items": [{"id": i} for i in ids], "total": 200, "more": offset + limit < 200}
             )
 
-        self.app = Starlette(routes=[Route("/wide", items), Route("/chain", items)])
+        self.app = Starlette(routes=[Route("/wide", items), Route("/chain", items)])  # type: ignore[assignment]  # a test server in place of the sample app
 
 
 @pytest.mark.anyio
@@ -549,7 +549,7 @@ class _SameRecords(SampleAPI):
         async def same(request: Request) -> JSONResponse:
             return JSONResponse({"items": [{"status": "ok"}] * size, "total": 5})
 
-        self.app = Starlette(routes=[Route("/same", same)])
+        self.app = Starlette(routes=[Route("/same", same)])  # type: ignore[assignment]  # a test server in place of the sample app
 
 
 @pytest.mark.anyio

@@ -13,21 +13,22 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from mcp import Client
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from mcp_paginate.config import AppConfig, load_config
 from mcp_paginate.errors import ConfigError, ResponseShapeError
 from mcp_paginate.expressions import (
     PAGE_VARIABLES,
+    HeaderMap,
     check_template,
     render_condition,
     render_cursor,
     render_value,
 )
 from mcp_paginate.paginators import CursorPagination, OffsetPagination, PagePagination, PageView, State
-from mcp_paginate.paginators.base import HeaderMap
 from mcp_paginate.server import create_server
 from tests.conftest import structured
+from tests.support import text_of
 
 # --------------------------------------------------------------------------------------------
 # Unknown variables: refused when read, with the equivalent named
@@ -89,7 +90,11 @@ def test_every_template_slot_refuses_an_unknown_name_at_validation() -> None:
         {"mode": "page", "page_param": {"in": "query", "name": "p", "template": "{{ cursor }}"}},
         {"mode": "offset", "offset_param": {"in": "query", "name": "o", "template": "{{ page }}"}},
     ]
-    models = {"offset": OffsetPagination, "page": PagePagination, "cursor": CursorPagination}
+    models: dict[str, type[BaseModel]] = {
+        "offset": OffsetPagination,
+        "page": PagePagination,
+        "cursor": CursorPagination,
+    }
     for spec in slots:
         with pytest.raises(ValidationError, match="unknown variable"):
             models[spec["mode"]].model_validate(spec)
@@ -115,7 +120,7 @@ async def test_a_tool_argument_with_an_airbyte_template_is_a_tool_error_naming_t
     spec = {"mode": "cursor", "next": {"template": "{{ last_record['id'] }}"}}
     result = await client.call_tool("list_page", {"source": "body_token", "pagination": spec})
     assert result.is_error
-    text = result.content[0].text
+    text = text_of(result)
     assert "last_record" in text and "last_records[-1]" in text and "Traceback" not in text
 
 

@@ -24,6 +24,7 @@ from mcp_paginate.config import AppConfig
 from mcp_paginate.sample import SampleAPI
 from mcp_paginate.server import create_server
 from tests.conftest import structured
+from tests.support import text_of
 
 RECORDS = 20
 PAGE_SIZE = 3
@@ -87,7 +88,7 @@ class _Upstream(SampleAPI):
             else:
                 await inner(scope, receive, send)
 
-        self.app = recording
+        self.app = recording  # type: ignore[assignment]  # a test server in place of the sample app
 
     def reset(self) -> None:
         self.received.clear()
@@ -269,5 +270,5 @@ async def test_path_options_that_do_not_fit_the_url_are_input_errors(
     client: Client, upstream: _Upstream, arguments: dict[str, Any], message: str
 ) -> None:
     result = await client.call_tool("list_page", arguments)
-    assert result.is_error and message in result.content[0].text
+    assert result.is_error and message in text_of(result)
     assert upstream.received == []

@@ -618,7 +618,8 @@ def test_the_sample_api_command_prints_url_and_styles_pages_and_stops_on_ctrl_c(
             for path in ("/offset", "/pages-total", "/header-cursor", "/link", "/hal"):
                 assert path in styles
             assert lines[-1].strip() == "press Ctrl-C to stop"
-            ids, next_url = [], f"{url}/link?per_page=5"
+            ids: list[int] = []
+            next_url: str | None = f"{url}/link?per_page=5"
             while next_url:  # bounded: 12 records in pages of 5
                 response = httpx2.get(next_url, timeout=5)
                 ids += [record["id"] for record in response.json()]

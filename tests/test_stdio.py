@@ -20,7 +20,7 @@ from mcp import Client, StdioServerParameters
 
 from mcp_paginate.sample import SampleAPI
 from tests.conftest import structured
-from tests.support import ALL_IDS
+from tests.support import ALL_IDS, resource_text, text_of
 
 SECRET = "stdio-test-secret-4e2a"
 
@@ -84,13 +84,18 @@ def console_script() -> str:
 
 @asynccontextmanager
 async def stdio_server(
-    tmp_path: Path, config: Path, store: str, *, command: list[str] | None = None, **env: str
+    tmp_path: Path,
+    config: Path,
+    store: str,
+    *,
+    command: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> AsyncIterator[Client]:
     command = command or [sys.executable, "-m", "mcp_paginate"]
     parameters = StdioServerParameters(
         command=command[0],
         args=[*command[1:], "serve", "--config", str(config), "--store", store],
-        env=child_env(tmp_path, **env),
+        env=child_env(tmp_path, **(env or {})),
         cwd=str(tmp_path),
     )
     async with Client(parameters) as client:
@@ -132,13 +137,13 @@ async def test_stdio_server_reads_the_env_secret_and_never_shows_it(tmp_path: Pa
                 result = await client.call_tool("fetch_all", {"source": "offset_total"})
                 data = structured(result)
                 assert data["count"] == 30
-                text = json.dumps(data) + " ".join(block.text for block in result.content)
+                text = json.dumps(data) + text_of(result)
                 assert SECRET not in text
                 error = await client.call_tool(
                     "list_page", {"source": "offset_total", "params": {"k": SECRET}}
                 )
                 assert error.is_error
-                assert SECRET not in " ".join(block.text for block in error.content)
+                assert SECRET not in text_of(error)
 
 
 @pytest.mark.anyio
@@ -150,7 +155,7 @@ async def test_console_script_serves_over_stdio(tmp_path: Path, sample_api: Samp
                 await client.call_tool("fetch_all", {"source": "offset_total", "fields": ["id"]})
             )
             assert data["records"] == [{"id": i} for i in ALL_IDS]
-            stored = json.loads((await client.read_resource(data["results_uri"] + "/0")).contents[0].text)
+            stored = json.loads(resource_text(await client.read_resource(data["results_uri"] + "/0")))
             assert stored["records"] == [{"id": i} for i in range(1, 41)]
 
 
@@ -169,7 +174,7 @@ async def test_builtin_alloy_source_over_stdio_only_when_the_key_is_given(
             "ALLOY_CREDENTIAL_ID": "cred-1",
             "ALLOY_USER_ID": "user-1",
         }
-        async with stdio_server(tmp_path, config, "memory://", **alloy_env) as client:
+        async with stdio_server(tmp_path, config, "memory://", env=alloy_env) as client:
             params = {"connector": "hubspot", "action": "listContacts"}
             data = structured(
                 await client.call_tool("fetch_all", {"source": "alloy", "params": params, "page_size": 100})
@@ -205,7 +210,7 @@ async def test_sqlite_cursor_survives_a_server_restart(tmp_path: Path, sample_ap
             assert [r["id"] for r in drained["records"] + rest["records"]] == ALL_IDS
             # ... appending to the same stored results, which now hold every record once.
             assert rest["results_uri"] == drained["results_uri"]
-            stored = json.loads((await client.read_resource(drained["results_uri"])).contents[0].text)
+            stored = json.loads(resource_text(await client.read_resource(drained["results_uri"])))
             assert [r["id"] for r in stored["records"]] == ALL_IDS
 
 
@@ -218,7 +223,7 @@ async def test_memory_store_cursor_does_not_survive_a_restart(tmp_path: Path, sa
         async with stdio_server(tmp_path, config, "memory://") as client:
             result = await client.call_tool("list_page", {"cursor": first["next_cursor"]})
             assert result.is_error
-            text = result.content[0].text
+            text = text_of(result)
             assert "expired or is unknown" in text and "source=" in text
 
 
@@ -296,7 +301,7 @@ async def test_native_stdio_keeps_stray_output_off_the_wire_and_carries_large_me
         async with Client(parameters) as client:
             for text in ("small", large, "after"):
                 result = await client.call_tool("echo", {"text": text})
-                assert not result.is_error and result.content[0].text == text
+                assert not result.is_error and text_of(result) == text
 
             # Answers written by concurrent handlers, each larger than a pipe buffer, never interleave.
             texts = [str(n) * 100_000 for n in range(8)]
@@ -304,7 +309,7 @@ async def test_native_stdio_keeps_stray_output_off_the_wire_and_carries_large_me
 
             async def echo(text: str) -> None:
                 result = await client.call_tool("echo", {"text": text})
-                answers[text] = result.content[0].text
+                answers[text] = text_of(result)
 
             async with anyio.create_task_group() as group:
                 for text in texts:

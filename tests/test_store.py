@@ -736,3 +736,33 @@ async def test_racing_replicas_get_a_free_lease_once(store: Store, replica: Stor
         for index in range(10):
             group.start_soon(take, store if index % 2 else replica, f"holder-{index}")
     assert len(taken) == 1
+
+
+# -- get_position: the session and one page's state together (one Redis round trip) ----------------
+
+
+async def test_position_is_the_session_and_the_page_state(store: Store, replica: Store) -> None:
+    session = make_session(source="offset_total", owner="caller-1")
+    await store.put_session(session)
+    await store.add_page(session.id, 0, State(offset=0))
+    await store.add_page(session.id, 1, State(offset=25))
+
+    found, state = await replica.get_position(session.id, 1)
+    assert found == session
+    assert state == State(offset=25)
+    assert (found, state) == (await replica.get_session(session.id), await replica.get_page(session.id, 1))
+
+
+async def test_position_of_an_unreached_page_has_the_session_only(store: Store) -> None:
+    session = make_session()
+    await store.put_session(session)
+    await store.add_page(session.id, 0, State(offset=0))
+    assert await store.get_position(session.id, 7) == (session, None)
+
+
+async def test_position_of_an_unknown_or_expired_session_is_empty(store: Store) -> None:
+    assert await store.get_position("no-such-session", 0) == (None, None)
+    expired = make_session(ttl=-1.0)
+    await store.put_session(expired)
+    await store.add_page(expired.id, 0, State(offset=0))
+    assert await store.get_position(expired.id, 0) == (None, None)

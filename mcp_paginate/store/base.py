@@ -109,6 +109,12 @@ class Store(abc.ABC):
     async def get_page(self, session_id: str, number: int) -> State | None:
         """The stored state of page ``number``, or None if that page was never reached."""
 
+    async def get_position(self, session_id: str, number: int) -> tuple[SessionRecord | None, State | None]:
+        """The session and page ``number``'s state together (either None when unknown), which a
+        continued ``list_page`` needs on every call: backends override it to read both at once."""
+        session = await self.get_session(session_id)
+        return session, (await self.get_page(session_id, number) if session is not None else None)
+
     @abc.abstractmethod
     async def put_results(self, meta: ResultsMeta) -> None:
         """Create or update a result set's metadata."""

@@ -364,6 +364,19 @@ class RedisStore(Store):
 
     # -- results --------------------------------------------------------------------------------
 
+    async def get_position(self, session_id: str, number: int) -> tuple[SessionRecord | None, State | None]:
+        # One round trip instead of two: the hot path of every continued list_page.
+        async with self._guard() as redis, redis.pipeline(transaction=False) as pipe:
+            pipe.get(_key("session", session_id))
+            pipe.hget(_key("pages", session_id), str(number))
+            data, page = await pipe.execute()
+        if data is None:
+            return None, None
+        session = SessionRecord.model_validate_json(data)
+        if session.expires < time.time():
+            return None, None
+        return session, None if page is None else State.model_validate_json(page)
+
     async def put_results(self, meta: ResultsMeta) -> None:
         await self._script(
             "put_results",

@@ -188,6 +188,25 @@ class SqliteStore(Store):
         )
         return None if row is None else State.model_validate_json(row[0])
 
+    async def get_position(self, session_id: str, number: int) -> tuple[SessionRecord | None, State | None]:
+        def read(db: sqlite3.Connection) -> tuple[Any, Any]:
+            session = db.execute(
+                "SELECT data FROM sessions WHERE id = ? AND expires >= ?", (session_id, time.time())
+            ).fetchone()
+            if session is None:
+                return None, None
+            page = db.execute(
+                "SELECT state FROM pages WHERE session_id = ? AND number = ?", (session_id, number)
+            ).fetchone()
+            return session[0], None if page is None else page[0]
+
+        data, page = await self._run(read)
+        if data is None:
+            return None, None
+        return SessionRecord.model_validate_json(data), None if page is None else State.model_validate_json(
+            page
+        )
+
     async def put_results(self, meta: ResultsMeta) -> None:
         data = meta.model_dump_json()
 
