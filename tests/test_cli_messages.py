@@ -160,7 +160,7 @@ def test_sources_without_a_config_prints_the_next_steps(tmp_path: Path) -> None:
 def test_sources_with_the_alloy_key_never_prints_it(tmp_path: Path) -> None:
     done = run(tmp_path, "sources", HOME=str(tmp_path), ALLOY_API_KEY=SECRET)
     assert done.returncode == 0, done.stderr
-    assert re.search(r"│ alloy +│ offset", done.stdout)
+    assert re.search(r"│ alloy +│ alloy +│ 50 ", done.stdout)
     assert (
         "note: source 'alloy' has no default for ALLOY_USER_ID and ALLOY_CREDENTIAL_ID: export them, "
         "or pass -p user_id=… -p credential_id=… each run"

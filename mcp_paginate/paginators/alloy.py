@@ -246,6 +246,10 @@ class AlloyPagination(OffsetPagination):
             source=page.source,
         )
         scheme = self.find_scheme(inner, state)
+        if state.cursor is not None and isinstance(scheme, NoPagination):
+            # A later page with no next position: the end of the connector's scheme, whose
+            # last page has no total of its own (not a single-page source of that many records).
+            return Step(None, None, "the connector's answer has no next position", [])
         step = scheme.next_state(inner, state.model_copy(update={"cursor": None}))
         notes = list(step.notes)
         if state.cursor is None:
