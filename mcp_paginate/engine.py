@@ -140,6 +140,8 @@ class Page:
     """Requests, retries and waits behind this page (its notes carry the summary)."""
     detected: SessionRecord | None = None
     """An auto session with the pagination detected on this page, for `Engine.commit` to store."""
+    found: dict[str, Any] | None = None
+    """What a paginator found on this page that a source could pin (see `Step.found`)."""
 
     @property
     def requested(self) -> dict[str, Any]:
@@ -444,7 +446,7 @@ class Engine:
             raise ResponseShapeError(
                 f"cannot read the next position from the response: {exc}", source=plan.name, url=view.url
             ) from None
-        page.total, page.end_reason = step.total, step.reason
+        page.total, page.end_reason, page.found = step.total, step.reason, step.found
         page.notes.extend(step.notes)
         before = view.records_so_far
         if step.total is not None and step.total < before:

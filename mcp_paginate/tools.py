@@ -92,7 +92,8 @@ class ListPageResult(BaseModel):
     next_cursor: str | None = Field(description="Pass as cursor to read the next page; null at the end.")
     seen: Seen
     detected: dict[str, Any] | None = Field(
-        default=None, description="The pagination auto mode chose; pin it in config to skip detection."
+        default=None,
+        description="The pagination auto mode (or Alloy's form) chose; pin it in config to skip detection.",
     )
     notes: list[str] = Field(default_factory=list)
 
@@ -243,7 +244,7 @@ def _page_result(
         cursor=plan.cursor(number, skip),
         next_cursor=next_cursor,
         seen=Seen(pages=number + 1, records=before + len(page.records)),
-        detected=plan.session.detected,
+        detected=plan.session.detected or page.found,
         notes=_redact_notes(app, notes),
     )
 

@@ -101,6 +101,20 @@ async def test_guide_form_with_only_connector_and_action(api: SampleAPI) -> None
     assert 0 < ledger(api)["largest_page_size"] <= 50
 
 
+async def test_list_page_reports_the_form_it_met_in_detected(api: SampleAPI) -> None:
+    params = {"connector": "hubspot", "action": "listContacts"}
+    async with connected(api.url) as client:
+        guide = structured(await client.call_tool("list_page", {"source": "alloy", "params": params}))
+        pinned_guide = await client.call_tool(
+            "list_page", {"cursor": guide["next_cursor"]}
+        )  # a later page reports it too
+    assert guide["detected"] == {"mode": "alloy", "form": "guide"}
+    assert structured(pinned_guide)["detected"] == {"mode": "alloy", "form": "guide"}
+    async with connected(api.url, connector="hubspot", action="listContacts", form="guide") as client:
+        pinned = structured(await client.call_tool("list_page", {"source": "crm"}))
+    assert pinned["detected"] is None  # nothing left to pin
+
+
 @pytest.mark.parametrize(("connector", "action", "extra"), REFERENCE_ACTIONS)
 async def test_reference_form_with_only_connector_and_action(
     api: SampleAPI, connector: str, action: str, extra: dict[str, Any]
@@ -131,12 +145,10 @@ async def test_the_found_scheme_can_be_pinned(api: SampleAPI) -> None:
         )
     note = next(note for note in first["notes"] if note.startswith("alloy: API reference form"))
     scheme = json.loads(note.split("there: ", 1)[1].split("; page size", 1)[0])
-    pinned = {
-        "mode": "alloy",
-        "form": "reference",
-        "scheme": scheme,
-        "parameters": {"limit": "query", "after": "query"},
-    }
+    # list_page's detected carries the same form and scheme, ready to pin
+    assert first["detected"] == {"mode": "alloy", "form": "reference", "scheme": scheme}
+    assert scheme["mode"] == "cursor" and scheme["next"] == {"body": "paging.next.after"}
+    pinned = {**first["detected"], "parameters": {"limit": "query", "after": "query"}}
     async with connected(
         api.url + "/reference", connector="hubspot", action="listContacts", pagination=pinned
     ) as client:

@@ -230,8 +230,10 @@ class AlloyPagination(OffsetPagination):
             )
         if form == "guide":
             step = super().next_state(page, state)
-            if self.form == "auto" and state.cursor is None and not state.offset:
-                step.notes.append("alloy: Pagination guide form (data + pagination.hasMore/nextOffset)")
+            if self.form == "auto":
+                step.found = {"mode": "alloy", "form": "guide"}
+                if state.cursor is None and not state.offset:
+                    step.notes.append("alloy: Pagination guide form (data + pagination.hasMore/nextOffset)")
             return step
         return self._reference_step(page, state)
 
@@ -254,10 +256,13 @@ class AlloyPagination(OffsetPagination):
         notes = list(step.notes)
         if state.cursor is None:
             notes.insert(0, self._describe(scheme))
+        found = None
+        if self.form == "auto" or self.scheme is None:
+            found = {"mode": "alloy", "form": "reference", "scheme": _spec(scheme)}
         if step.next is None:
-            return Step(None, step.total, step.reason, notes)
+            return Step(None, step.total, step.reason, notes, found)
         position = self._position(scheme, step.next, page)
-        return Step(step.next.model_copy(update={"cursor": position}), step.total, step.reason, notes)
+        return Step(step.next.model_copy(update={"cursor": position}), step.total, step.reason, notes, found)
 
     def find_scheme(self, inner: PageView, state: State) -> Scheme:
         """The connector's paging in ``responseData``: pinned, a GraphQL connection, an
@@ -324,13 +329,18 @@ class AlloyPagination(OffsetPagination):
         return {f"queryParameters.{name}": value for name, value in taken.items()}
 
     def _describe(self, scheme: Scheme) -> str:
-        spec = scheme.model_dump(mode="json", exclude_defaults=True)
-        spec["mode"] = scheme.mode
         return (
             "alloy: API reference form (responseData); the connector's paging there: "
-            f"{_compact(spec)}; page size sent as {self.page_size_name()!r}; pin with "
+            f"{_compact(_spec(scheme))}; page size sent as {self.page_size_name()!r}; pin with "
             "pagination = {mode = 'alloy', form = 'reference', scheme = <that spec>}"
         )
+
+
+def _spec(scheme: Scheme) -> dict[str, Any]:
+    """A scheme as the pagination spec that pins it."""
+    spec = scheme.model_dump(mode="json", exclude_defaults=True)
+    spec["mode"] = scheme.mode
+    return spec
 
 
 def _compact(value: Any) -> str:

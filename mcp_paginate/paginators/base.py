@@ -261,6 +261,9 @@ class Step:
     total: int | None = None
     reason: str | None = None
     notes: list[str] = field(default_factory=list)
+    found: dict[str, Any] | None = None
+    """A pagination spec this page showed and a source could pin (Alloy's form and the
+    connector's scheme), reported as ``detected``."""
 
 
 class HeaderSignal(BaseModel):
