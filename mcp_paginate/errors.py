@@ -101,6 +101,18 @@ class ParamsError(InputError):
         self.known = list(known)
 
 
+class UnsetVariableInputError(InputError):
+    """Source ``source`` refers to ``${variable}``, which is not set for the server."""
+
+    def __init__(self, variable: str, *, source: str) -> None:
+        super().__init__(
+            f"source {source!r} needs the environment variable {variable}, which is not set for the "
+            "server; add it to the env block of your MCP host config",
+            source=source,
+        )
+        self.variable = variable
+
+
 class HostNotAllowedError(InputError):
     """An ad-hoc request, next-link or redirect points at a host that is not allowed."""
 

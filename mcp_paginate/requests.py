@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from mcp_paginate.config import PLACEHOLDER
 from mcp_paginate.credentials import Secret, UnsetVariableError, expand_env, looks_like_credential
-from mcp_paginate.errors import InputError
+from mcp_paginate.errors import UnsetVariableInputError
 from mcp_paginate.paginators import PreparedRequest
 from mcp_paginate.paginators.base import param_text
 from mcp_paginate.presets import PRESET_SECRET_VARIABLES
@@ -66,11 +66,7 @@ def resolve_source(
         try:
             return expand_env(text, environ, found=found)
         except UnsetVariableError as exc:
-            raise InputError(
-                f"source {source.name!r} needs the environment variable {exc.name}, which is not set "
-                "for the server; add it to the env block of your MCP host config",
-                source=source.name,
-            ) from None
+            raise UnsetVariableInputError(exc.name, source=source.name) from None
 
     values: dict[str, Any] = {}
     for key, spec in source.params.items():

@@ -24,7 +24,13 @@ from dataclasses import dataclass, field
 
 from rich.console import Console
 
-from mcp_paginate.errors import PaginateError, ParamsError, UnknownSourceError, closest
+from mcp_paginate.errors import (
+    PaginateError,
+    ParamsError,
+    UnknownSourceError,
+    UnsetVariableInputError,
+    closest,
+)
 
 __all__ = [
     "ALLOY_VARIABLES",
@@ -80,6 +86,11 @@ def cli_message(exc: PaginateError, invocation: Invocation) -> str:
         return _unknown_source(exc, invocation)
     if isinstance(exc, ParamsError):
         return _params(exc, invocation)
+    if isinstance(exc, UnsetVariableInputError):
+        return (
+            f"source {exc.source!r} needs the environment variable {exc.variable}, which is not set: "
+            f"export {exc.variable}=… in this shell and run the command again"
+        )
     return str(exc)
 
 

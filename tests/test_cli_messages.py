@@ -254,3 +254,22 @@ async def test_the_tool_error_suggests_the_source_in_tool_terms(
     assert text.endswith(
         ": unknown source 'ofset'; did you mean 'offset'? available sources: offset (see list_sources)"
     )
+
+
+def test_an_unset_variable_says_to_export_it(tmp_path: Path, sample_api: SampleAPI) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"""
+[sources.secured]
+url = "{sample_api.url}/offset"
+records = "items"
+headers = {{ Authorization = "Bearer ${{PAGINATE_TEST_UNSET_TOKEN}}" }}
+pagination = {{ mode = "offset", total = "total", page_size = 40 }}
+""",
+        encoding="utf-8",
+    )
+    message = error_line(run(tmp_path, "fetch", "secured", "--config", str(path)))
+    assert message == (
+        "source 'secured' needs the environment variable PAGINATE_TEST_UNSET_TOKEN, which is not set: "
+        "export PAGINATE_TEST_UNSET_TOKEN=… in this shell and run the command again"
+    )
