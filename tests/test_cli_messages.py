@@ -10,6 +10,8 @@ import re
 import select
 import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import anyio
@@ -273,3 +275,50 @@ pagination = {{ mode = "offset", total = "total", page_size = 40 }}
         "source 'secured' needs the environment variable PAGINATE_TEST_UNSET_TOKEN, which is not set: "
         "export PAGINATE_TEST_UNSET_TOKEN=… in this shell and run the command again"
     )
+
+
+@pytest.mark.parametrize("delay", [0.2, 0.35, 0.5])
+def test_ctrl_c_while_the_command_starts_ends_quietly(tmp_path: Path, delay: float) -> None:
+    # Sent while the server's dependencies load (about half a second here) or once the fetch is
+    # under way (24 pages at 0.1 s each): either way one line on stderr and status 130.
+    with SampleAPI(latency=0.1) as api:
+        config = write_config(tmp_path, api.url)
+        process = subprocess.Popen(
+            [str(SCRIPT), "fetch", "link", "--config", str(config)],
+            cwd=tmp_path,
+            env=environment(HOME=str(tmp_path)),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            time.sleep(delay)  # the point in the start-up to interrupt, not a synchronisation
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=TIMEOUT)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert "Traceback" not in stderr and "Error" not in stderr, stderr
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr
+
+
+def test_ctrl_c_during_the_imports_is_caught_by_the_launcher() -> None:
+    # The same, deterministically: a real SIGINT sent exactly while mcp_paginate.cli is imported.
+    code = (
+        "import builtins, os, signal, sys\n"
+        "real = builtins.__import__\n"
+        "def importing(name, *args, **kwargs):\n"
+        "    if name == 'mcp_paginate.cli' or (name == 'mcp_paginate' and 'cli' in (args[2] or ())):\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return real(name, *args, **kwargs)\n"
+        "builtins.__import__ = importing\n"
+        "from mcp_paginate.launch import main\n"
+        "sys.argv = ['mcp-paginate', 'sources']\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=environment(), capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert (done.returncode, done.stderr) == (130, "mcp-paginate: error: interrupted\n")
