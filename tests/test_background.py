@@ -19,7 +19,7 @@ from mcp_paginate.results import read_results
 from mcp_paginate.sample import SampleAPI
 from mcp_paginate.server import create_server
 from tests.conftest import structured
-from tests.support import ALL_IDS, ALLOY_ENV, sample_config
+from tests.support import ALL_IDS, ALLOY_ENV, block_text, sample_config
 
 pytestmark = pytest.mark.anyio
 
@@ -265,7 +265,7 @@ async def test_read_results_through_the_mcp_client(sample_api: SampleAPI) -> Non
     assert page["records"] == [{"id": record_id} for record_id in ALL_IDS[230:]]
     assert page["next_offset"] is None and page["complete"] is True
     assert value["value"] == len(ALL_IDS)
-    assert wrong.is_error and "offset" in wrong.content[0].text
+    assert wrong.is_error and "offset" in block_text(wrong.content[0])
 
 
 async def test_another_callers_handed_cursor_is_refused_while_the_drain_runs(slow_api: SampleAPI) -> None:

@@ -13,6 +13,7 @@ from mcp import Client
 
 from mcp_paginate import paginators
 from tests.conftest import structured
+from tests.support import block_text
 
 MODES = ("offset", "page", "cursor", "none", "auto")
 MODE_MODELS = ("OffsetPagination", "PagePagination", "CursorPagination", "NoPagination", "AutoPagination")
@@ -90,33 +91,34 @@ async def test_list_page_result_starts_with_a_summary_then_the_json(client: Clie
     result = await client.call_tool("list_page", {"source": "offset_total"})
     data = structured(result)
     assert [block.type for block in result.content] == ["text", "text"]
-    assert result.content[0].text == (
+    assert block_text(result.content[0]) == (
         "Page 1 · 40 records (40 of 237 so far) · more available — pass next_cursor to continue"
     )
-    assert json.loads(result.content[1].text) == data
+    assert json.loads(block_text(result.content[1])) == data
     last = await client.call_tool("list_page", {"source": "offset_total", "page_size": 100})
     for _ in range(2):
         last = await client.call_tool("list_page", {"cursor": structured(last)["next_cursor"]})
-    assert last.content[0].text == "Page 3 · 37 records (237 of 237 so far) · no more pages"
+    assert block_text(last.content[0]) == "Page 3 · 37 records (237 of 237 so far) · no more pages"
 
 
 @pytest.mark.anyio
 async def test_fetch_all_result_starts_with_a_summary(client: Client) -> None:
     result = await client.call_tool("fetch_all", {"source": "pages_total"})
     data = structured(result)
+    summary = block_text(result.content[0])
     assert re.fullmatch(
-        r"Fetched 237 records in 8 pages · complete · 237 inline, all at mcp-paginate://results/\S+",
-        result.content[0].text,
+        r"Fetched 237 records in 8 pages · complete · 237 inline, all at mcp-paginate://results/\S+", summary
     )
-    assert data["results_uri"] in result.content[0].text
-    assert json.loads(result.content[1].text) == data
+    assert data["results_uri"] in summary
+    assert json.loads(block_text(result.content[1])) == data
 
 
 @pytest.mark.anyio
 async def test_tool_errors_say_what_to_do(client: Client) -> None:
     result = await client.call_tool("list_page", {"source": "nope"})
     assert result.is_error
-    assert "available sources:" in result.content[0].text and "see list_sources" in result.content[0].text
+    text = block_text(result.content[0])
+    assert "available sources:" in text and "see list_sources" in text
 
 
 @pytest.mark.anyio
@@ -124,4 +126,4 @@ async def test_list_sources_result_starts_with_a_summary(client: Client) -> None
     result = await client.call_tool("list_sources", {})
     structured(result)
     assert len(result.content) == 2
-    assert not result.content[0].text.lstrip().startswith("{")
+    assert not block_text(result.content[0]).lstrip().startswith("{")

@@ -73,7 +73,7 @@ def ids_in(text: str) -> list[int]:
 
 
 def resume_cursor(stderr: str) -> str:
-    found = re.findall(r"--cursor (\S+)", stderr)
+    found: list[str] = re.findall(r"--cursor (\S+)", stderr)
     assert found, stderr
     return found[-1]
 

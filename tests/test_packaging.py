@@ -73,7 +73,9 @@ def load_server_json() -> dict[str, Any]:
 
 
 def pyproject() -> dict[str, Any]:
-    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert isinstance(project, dict)
+    return project
 
 
 def package_of(registry_type: str) -> dict[str, Any]:

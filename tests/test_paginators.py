@@ -958,12 +958,16 @@ def test_template_cursor_over_a_key_that_does_not_exist_is_an_error_naming_it(te
     assert ".get(" in str(caught.value) and "is defined" in str(caught.value)
 
 
+EMPTY_CURSOR_VALUES: tuple[object, ...] = ({}, [], None, "None", "null")
+"""Values a cursor template may render that mean "no cursor" (the first three as JSON too)."""
+
+
 @pytest.mark.parametrize(
     ("rendered", "value"),
     [
-        *(("{{ response.next }}", value) for value in ({}, [], None, "None", "null")),
-        *(("{{ response.get('next', {}) }}", value) for value in ({}, [], None, "None", "null")),
-        *(("{{ response.next | tojson }}", value) for value in ({}, [], None)),
+        *(("{{ response.next }}", value) for value in EMPTY_CURSOR_VALUES),
+        *(("{{ response.get('next', {}) }}", value) for value in EMPTY_CURSOR_VALUES),
+        *(("{{ response.next | tojson }}", value) for value in EMPTY_CURSOR_VALUES[:3]),
     ],
     ids=repr,
 )

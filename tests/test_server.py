@@ -19,7 +19,7 @@ from mcp_paginate.config import AppConfig
 from mcp_paginate.sample import SampleAPI
 from mcp_paginate.server import PROGRESS_INTERVAL, create_server
 from tests.conftest import structured
-from tests.support import ALL_IDS, sample_sources
+from tests.support import ALL_IDS, block_text, resource_text, sample_sources
 
 LIST_PAGE_FIELDS = {"records", "page", "has_more", "total", "cursor", "next_cursor", "seen", "notes"}
 FETCH_ALL_FIELDS = {
@@ -160,7 +160,8 @@ async def test_list_page_result_has_exactly_the_spec_fields(client: Client) -> N
     assert [r["id"] for r in data["records"]] == list(range(1, 51))
     jsonschema.validate(data, (await tool(client, "list_page")).output_schema)
     # The text content says the same thing to a host that ignores structured content.
-    assert "Page 1" in result.content[0].text and "next_cursor" in result.content[0].text
+    text = block_text(result.content[0])
+    assert "Page 1" in text and "next_cursor" in text
 
 
 @pytest.mark.anyio
@@ -208,8 +209,8 @@ async def test_fetch_all_sends_progress_notifications(
 ) -> None:
     updates: list[tuple[float, float | None, str | None]] = []
 
-    async def on_progress(progress: float, reported_total: float | None, message: str | None) -> None:
-        updates.append((progress, reported_total, message))
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        updates.append((progress, total, message))  # named as ProgressFnT names them
 
     with anyio.fail_after(30):
         data = structured(
@@ -419,13 +420,13 @@ async def test_a_template_that_raises_is_an_actionable_tool_error(
 async def test_results_resource_reads_whole_and_per_chunk(client: Client) -> None:
     data = structured(await client.call_tool("fetch_all", {"source": "offset_total", "fields": ["id"]}))
     uri = data["results_uri"]
-    whole = json.loads((await client.read_resource(uri)).contents[0].text)
+    whole = json.loads(resource_text(await client.read_resource(uri)))
     assert whole["count"] == 237 and whole["complete"] is True
     assert whole["records"] == [{"id": i} for i in ALL_IDS]
-    chunk = json.loads((await client.read_resource(uri + "/0")).contents[0].text)
+    chunk = json.loads(resource_text(await client.read_resource(uri + "/0")))
     assert chunk["chunk"] == 0 and chunk["chunks"] == 6
     assert chunk["records"] == [{"id": i} for i in range(1, 41)]
-    last = json.loads((await client.read_resource(uri + "/5")).contents[0].text)
+    last = json.loads(resource_text(await client.read_resource(uri + "/5")))
     assert last["records"][-1] == {"id": 237}
 
 
@@ -450,7 +451,7 @@ async def test_inline_records_are_bounded_and_the_rest_is_in_the_resource(sample
         data = structured(await connected.call_tool("fetch_all", {"source": "items", "page_size": 100}))
         assert data["count"] == 237 and 0 < data["returned"] < 237
         assert len(json.dumps(data["records"], separators=(",", ":"))) <= 2000
-        stored = json.loads((await connected.read_resource(data["results_uri"])).contents[0].text)
+        stored = json.loads(resource_text(await connected.read_resource(data["results_uri"])))
         assert [r["id"] for r in stored["records"]] == ALL_IDS
 
 
@@ -470,10 +471,10 @@ async def test_fetch_all_returns_no_record_inline_when_the_first_alone_is_over_t
         result = await connected.call_tool("fetch_all", {"source": "big"})
         data = structured(result)
         assert data["count"] == 2 and data["returned"] == 0 and data["records"] == []
-        assert sum(len(block.text) for block in result.content) < 3000  # the text copy is small too
-        assert data["results_uri"] in result.content[0].text
+        assert sum(len(block_text(block)) for block in result.content) < 3000  # the text copy is small too
+        assert data["results_uri"] in block_text(result.content[0])
         assert any("results_uri" in note and "over the inline budget" in note for note in data["notes"])
-        stored = json.loads((await connected.read_resource(data["results_uri"])).contents[0].text)
+        stored = json.loads(resource_text(await connected.read_resource(data["results_uri"])))
         assert stored["records"][0]["total"] == 237 and stored["records"][1]["id"] == 1
         # list_page still shows it: a page's records are nowhere else.
         page = structured(await connected.call_tool("list_page", {"source": "big"}))
@@ -603,16 +604,18 @@ async def test_a_prompt_tells_the_assistant_which_tools_to_call_with_what(client
     browse = await client.get_prompt(
         "browse_source", {"source": "offset_total", "params": '{"owner": "me"}', "fields": "id, name"}
     )
-    text = browse.messages[0].content.text
+    text = block_text(browse.messages[0].content)
     assert browse.messages[0].role == "user"
     assert "list_page with source='offset_total', params={\"owner\": \"me\"}, fields=['id', 'name']" in text
     assert "cursor=<next_cursor>" in text
-    export = (await client.get_prompt("export_source", {"source": "pages_total"})).messages[0].content.text
+    export = block_text(
+        (await client.get_prompt("export_source", {"source": "pages_total"})).messages[0].content
+    )
     assert "fetch_all with source='pages_total'." in export and "results_uri" in export
     answer = await client.get_prompt(
         "answer_from_results", {"results_uri": "mcp-paginate://results/abc", "question": "How many are open?"}
     )
-    text = answer.messages[0].content.text
+    text = block_text(answer.messages[0].content)
     assert "How many are open?" in text and "read_results" in text and "mcp-paginate://results/abc/0" in text
 
 

@@ -99,6 +99,7 @@ async def drain(client: Client, peer: Peer, arguments: dict[str, Any]) -> Outcom
 
 async def drain_style(directory: Path, peer: Peer, style: Style, mode: str) -> Outcome:
     """Drain one case: ``configured`` (the style's source) or ``auto`` (a bare ad-hoc URL)."""
+    arguments: dict[str, Any]
     if mode == "configured":
         path, arguments = config_file(directory, peer, style), {"source": SOURCE}
     elif mode == "auto" and style.auto_path is not None:
