@@ -149,7 +149,8 @@ def expected_placement(row: Mapping[str, Any]) -> tuple[str, str | None] | None:
             return ("url", None)
         path = option.get("field_path")
         name = ".".join(map(str, path)) if isinstance(path, list) and path else option.get("field_name")
-        return (PLACES.get(option.get("inject_into"), str(option.get("inject_into"))), name)
+        place = str(option.get("inject_into"))
+        return (PLACES.get(place, place), name)
     for key, place in (("request_parameters", "query"), ("request_headers", "header")):
         for name, value in (row.get(key) or {}).items():
             if isinstance(value, str) and "next_page_token" in value:

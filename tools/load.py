@@ -37,7 +37,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -79,7 +79,7 @@ async def page_bare(endpoints: list[Mcp], index: int, steps: int, tally: Tally) 
         tally.fail(str(exc))
 
 
-Assistant = Callable[[list[Mcp], int, int, Tally], Awaitable[None]]
+Assistant = Callable[[list[Mcp], int, int, Tally], Coroutine[Any, Any, None]]
 
 
 @dataclass

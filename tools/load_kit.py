@@ -213,15 +213,11 @@ class Mcp:
     async def request(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """The JSON-RPC result of ``method``; raises `CallFailed` otherwise."""
         self._ids += 1
-        body = {
-            "jsonrpc": "2.0",
-            "id": self._ids,
-            "method": method,
-            "params": {**(params or {}), "_meta": _META},
-        }
+        sent: dict[str, Any] = {**(params or {}), "_meta": _META}
+        body = {"jsonrpc": "2.0", "id": self._ids, "method": method, "params": sent}
         headers = {**self.headers, "Mcp-Method": method}
         if method in _NAME_PARAM:
-            headers["Mcp-Name"] = str(body["params"][_NAME_PARAM[method]])
+            headers["Mcp-Name"] = str(sent[_NAME_PARAM[method]])
         try:
             response = await self.http.post(self.url, content=json.dumps(body), headers=headers)
         except httpx2.HTTPError as exc:
