@@ -49,7 +49,7 @@ def peer(peer_pool: PeerPool, style: Style) -> Peer:
         return peer_pool.get(style.peer)
     except PeerUnavailable as exc:
         if os.environ.get("CI"):
-            pytest.fail(f"{exc}; the json-server peers must run in CI (.ci/run installs them)", pytrace=False)
+            pytest.fail(f"{exc}; the node peers must run in CI (.ci/run installs them)", pytrace=False)
         pytest.skip(str(exc))
 
 

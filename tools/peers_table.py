@@ -5,7 +5,7 @@
 The peers and the drains are the test suite's own (``tests/peers/``): real web frameworks on
 127.0.0.1, each case drained with ``fetch_all`` through the MCP client. For each case: the records
 received, whether they are the peer's dataset exactly, the requests the peer answered, ``complete``
-and ``stop_reason``, and how auto mode paged. json-server rows need node and
+and ``stop_reason``, and how auto mode paged. json-server and FeathersJS rows need node and
 ``npm ci --prefix tests/peers/node``; without them they say why they did not run.
 """
 

@@ -183,6 +183,53 @@ STYLES: list[Style] = [
         """,
         "/header-links",
     ),
+    # ---- Litestar (its own pagination containers and abstract paginators) ----------------------
+    Style(
+        "Litestar",
+        "OffsetPagination",
+        "litestar",
+        """
+        [sources.peer]
+        url = "@BASE@/offset"
+        records = "items"
+        pagination = { mode = "offset", page_size = 40, total = "total" }
+        """,
+        "/offset",
+    ),
+    Style(
+        "Litestar",
+        "ClassicPagination",
+        "litestar",
+        """
+        [sources.peer]
+        url = "@BASE@/classic"
+        records = "items"
+        [sources.peer.pagination]
+        mode = "page"
+        page_size = 40
+        page_param = { in = "query", name = "current_page" }
+        size_param = { in = "query", name = "page_size" }
+        total_pages = "total_pages"
+        """,
+        "/classic",
+    ),
+    Style(
+        "Litestar",
+        "CursorPagination",
+        "litestar",
+        """
+        [sources.peer]
+        url = "@BASE@/cursor"
+        records = "items"
+        [sources.peer.pagination]
+        mode = "cursor"
+        next = { body = "cursor" }
+        cursor_param = { in = "query", name = "cursor" }
+        page_size = 40
+        size_param = { in = "query", name = "results_per_page" }
+        """,
+        "/cursor",
+    ),
     # ---- json-server (npm) ---------------------------------------------------------------------
     Style(
         "json-server 0.17",
@@ -232,11 +279,29 @@ STYLES: list[Style] = [
     Style(
         "json-server 1.x", "_page/_per_page in the URL", "json-server-1", None, "/items?_page=1&_per_page=25"
     ),
+    # ---- FeathersJS (npm) ----------------------------------------------------------------------
+    Style(
+        "FeathersJS 5",
+        "memory service, $limit/$skip",
+        "feathers",
+        """
+        [sources.peer]
+        url = "@BASE@/items"
+        records = "data"
+        [sources.peer.pagination]
+        mode = "offset"
+        page_size = 50
+        offset_param = { in = "query", name = "$skip" }
+        limit_param = { in = "query", name = "$limit" }
+        total = "total"
+        """,
+        "/items",
+    ),
 ]
 
 
 class PeerUnavailable(Exception):
-    """A peer that cannot run on this machine (json-server without node); the message says why."""
+    """A peer that cannot run on this machine (json-server, FeathersJS without node); the message says why."""
 
 
 def _django() -> Peer:
@@ -257,6 +322,12 @@ def _fastapi() -> Peer:
     return FastAPIPeer()
 
 
+def _litestar() -> Peer:
+    from tests.peers.litestar_site import LitestarPeer
+
+    return LitestarPeer()
+
+
 def _json_server(line: str) -> Callable[[], Peer]:
     def start() -> Peer:
         from tests.peers.json_server import JsonServerPeer, json_server_missing
@@ -269,12 +340,23 @@ def _json_server(line: str) -> Callable[[], Peer]:
     return start
 
 
+def _feathers() -> Peer:
+    from tests.peers.feathers import FeathersPeer, feathers_missing
+
+    missing = feathers_missing()
+    if missing is not None:
+        raise PeerUnavailable(missing)
+    return FeathersPeer()
+
+
 PEERS: dict[str, Callable[[], Peer]] = {
     "django": _django,
     "flask-smorest": _flask_smorest,
     "fastapi": _fastapi,
+    "litestar": _litestar,
     "json-server-0.17": _json_server("0.17"),
     "json-server-1": _json_server("1"),
+    "feathers": _feathers,
 }
 """How to make each peer (not started): the name a ``Style.peer`` gives."""
 

@@ -6,37 +6,22 @@ Without node or the installed packages the tests that need them are skipped loca
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import tempfile
-import threading
-from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-import httpx2
+from tests.peers.base import DATASET
+from tests.peers.node_peer import NodePeer, node_missing
 
-from tests.peers.base import DATASET, START_TIMEOUT_SECONDS, wait_for_port
-from tests.support import stop_process
+__all__ = ["JsonServerPeer", "json_server_missing"]
 
-__all__ = ["NODE_DIR", "JsonServerPeer", "json_server_missing"]
-
-NODE_DIR = Path(__file__).parent / "node"
 LINES = {"0.17": "json-server", "1": "json-server-1"}
 
 
 def json_server_missing() -> str | None:
     """Why json-server cannot run here (no node, packages not installed), or None."""
-    if shutil.which("node") is None:
-        return "node is not installed"
-    for package in LINES.values():
-        if not (NODE_DIR / "node_modules" / package / "package.json").is_file():
-            return f"{package} is not installed (npm ci --prefix tests/peers/node)"
-    return None
+    return node_missing(list(LINES.values()))
 
 
-class JsonServerPeer:
+class JsonServerPeer(NodePeer):
     """``node serve.mjs LINE db.json`` on a port the system chose, told on its first line of output.
 
     Example::
@@ -48,16 +33,8 @@ class JsonServerPeer:
     def __init__(self, line: str) -> None:
         if line not in LINES:
             raise ValueError(f"json-server line {line!r}: use one of {sorted(LINES)}")
+        super().__init__(f"json-server {line}", ["serve.mjs", line])
         self.line = line
-        self.url = ""
-        self._dir: tempfile.TemporaryDirectory[str] | None = None
-        self._process: subprocess.Popen[str] | None = None
-        self._log = Path()
-
-    @property
-    def requests(self) -> int:
-        """Requests answered so far (the counter's own endpoint is not counted)."""
-        return int(httpx2.get(self.url + "/__requests", timeout=10).json()["requests"])
 
     @property
     def expected_ids(self) -> list[Any]:
@@ -65,59 +42,3 @@ class JsonServerPeer:
         if self.line == "1":
             return [str(record["id"]) for record in DATASET]
         return [record["id"] for record in DATASET]
-
-    def start(self) -> None:
-        self._dir = tempfile.TemporaryDirectory(prefix="mcp-paginate-json-server-")
-        database = Path(self._dir.name) / "db.json"
-        database.write_text(json.dumps({"items": DATASET}), encoding="utf-8")
-        self._log = Path(self._dir.name) / "stderr.log"
-        with self._log.open("wb") as log:  # a file, not a pipe nobody reads: it can never fill up
-            self._process = subprocess.Popen(
-                ["node", str(NODE_DIR / "serve.mjs"), self.line, str(database)],
-                cwd=self._dir.name,  # json-server 1.x serves ./public if there is one: there is none here
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                text=True,
-            )
-        port = self._read_port()
-        wait_for_port(port, lambda: self._process is not None and self._process.poll() is None)
-        self.url = f"http://127.0.0.1:{port}"
-
-    def _read_port(self) -> int:
-        """The port from the first line of output, read in a thread so a silent child cannot hang us."""
-        process = self._process
-        assert process is not None and process.stdout is not None
-        lines: list[str] = []
-        reader = threading.Thread(target=lambda: lines.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
-        reader.start()
-        reader.join(START_TIMEOUT_SECONDS)
-        if not lines or not lines[0].strip():
-            process.kill()
-            process.wait(timeout=10)
-            errors = self._log.read_text(errors="replace")[-2000:]
-            self.stop()
-            raise RuntimeError(f"json-server {self.line} did not start:\n{errors}")
-        return int(json.loads(lines[0])["port"])
-
-    def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is not None:
-            stop_process(process)
-            if process.stdout is not None:
-                process.stdout.close()
-        if self._dir is not None:
-            self._dir.cleanup()
-            self._dir = None
-
-    def __enter__(self) -> JsonServerPeer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
