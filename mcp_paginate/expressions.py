@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any
@@ -70,6 +71,11 @@ _MAX_WORK = 10_000
 given, so ``range(100000) | sum`` costs 1,001). Stop conditions and cursor templates read one
 page; they need far fewer."""
 
+_MAX_SECONDS = 1.0
+"""Longest one render may run, whatever its steps: a filter's per-item work (an attribute read
+through the sandbox for each of 100,000 items) costs time the step count does not see. Legitimate
+pagination templates render in microseconds."""
+
 _SIZED = (str, list, tuple, dict, range)
 """Values a filter is charged for by size."""
 
@@ -86,11 +92,12 @@ _LITERAL = "(literal)"
 class _Work:
     """The steps left to the render under way, and the characters it has output."""
 
-    __slots__ = ("left", "output")
+    __slots__ = ("deadline", "left", "output")
 
     def __init__(self) -> None:
         self.left = _MAX_WORK
         self.output = 0
+        self.deadline = time.monotonic() + _MAX_SECONDS
 
 
 _work: ContextVar[_Work | None] = ContextVar("template_work", default=None)
@@ -106,6 +113,17 @@ def _spend(steps: int) -> None:
                 f"the template took more than {_MAX_WORK:,} steps (loop items, calls, filters); "
                 "a pagination template needs far fewer"
             )
+        _in_time(work)
+
+
+def _in_time(work: _Work | None) -> None:
+    """Fail the render under way once it has run `_MAX_SECONDS` (checked at every step and
+    every attribute or item read, so inside a filter's per-item work too)."""
+    if work is not None and time.monotonic() > work.deadline:
+        raise SecurityError(
+            f"the template ran for more than {_MAX_SECONDS:g} s; a pagination template renders in "
+            "microseconds"
+        )
 
 
 def _output(size: int) -> None:
@@ -149,6 +167,15 @@ def _one_step_each(items: Iterable[Any]) -> Iterator[Any]:
         yield item
 
 
+def _metered(items: Iterator[Any]) -> Iterator[Any]:
+    """A filter's input that is a generator (another filter's output), charged as it is read:
+    a step per 100 items, as a sized input is charged up front."""
+    for count, item in enumerate(items):
+        if count % 100 == 99:
+            _spend(1)
+        yield item
+
+
 @pass_context
 def _concat(context: Context, parts: list[Any]) -> str:
     """``a ~ b ~ c``: sized before it is joined."""
@@ -176,6 +203,8 @@ def _charged(function: Callable[..., Any]) -> Callable[..., Any]:
     def charged(*args: Any, **kwargs: Any) -> Any:
         value = args[position] if len(args) > position else None
         _spend(1 + len(value) // 100 if isinstance(value, _SIZED) else 1)
+        if isinstance(value, Iterator):
+            args = (*args[:position], _metered(value), *args[position + 1 :])
         return function(*args, **kwargs)
 
     return charged
@@ -290,11 +319,13 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return super().call(__context, __obj, *args, **kwargs)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
+        _in_time(_work.get())
         if type(obj) is dict and attribute in obj:  # parsed JSON: objects are plain dicts
             return obj[attribute]
         return self._found(obj, attribute, super().getattr(obj, attribute))
 
     def getitem(self, obj: Any, argument: Any) -> Any:
+        _in_time(_work.get())
         return self._found(obj, argument, super().getitem(obj, argument))
 
     def _found(self, obj: Any, key: Any, value: Any) -> Any:

@@ -97,6 +97,19 @@ HOSTILE: list[tuple[str, str]] = [
 
 REFUSED = re.compile(r"at most [\d,]+|unknown variable")
 
+SLOW: list[tuple[str, str]] = [
+    # Per-item work inside filters, which the step count charges by the hundred: each of these ran
+    # for 8 to 40 s (holding the server's event loop) before a render had a time bound.
+    (STOP, "{{ range(99999)" + "|map(attribute='real')" * 40 + "|list|length }}"),
+    (NEXT, "{{ range(99999)" + "|map(attribute='imag')" * 40 + "|list|length }}"),
+    (STOP, "{{ (range(99999)|list)" + "|groupby('real')|map(attribute='grouper')|list" * 10 + "|length }}"),
+    (STOP, "{{ range(99999)" + "|selectattr('real')" * 40 + "|list|length }}"),
+    (VALUE, "{{ range(99999)" + "|rejectattr('imag')" * 40 + "|list|length }}"),
+]
+"""Templates that cost time, not memory."""
+
+TIMED_OUT = re.compile(r"ran for more than 1 s|took more than [\d,]+ steps")
+
 
 def pagination_for(slot: str, template: str) -> dict[str, Any]:
     if slot == STOP:
@@ -214,3 +227,25 @@ async def test_hostile_templates_are_tool_errors_and_the_server_peak_memory_stay
         f"over {len(HOSTILE)} hostile templates"
     )
     assert growth_mb < 50, f"the server's peak RSS grew by {growth_mb:.1f} MB"
+
+
+@pytest.mark.anyio
+async def test_templates_that_cost_time_are_stopped_within_a_second_each(
+    tmp_path: Path, sample_api: SampleAPI
+) -> None:
+    """Unbounded, these five would hold the server for two to three minutes; each stops at its
+    render's time bound (1 s) or step budget, as a tool error naming the template."""
+    config = write_config(tmp_path, sample_api.url)
+    with anyio.fail_after(60):
+        async with served(tmp_path, config) as client:
+            for slot, template in SLOW:
+                arguments = {"source": "offset_total", "pagination": pagination_for(slot, template)}
+                result = await client.call_tool("list_page", arguments)
+                text = " ".join(getattr(block, "text", "") for block in result.content)
+                assert result.is_error, f"{template[:80]!r} rendered: {text[:200]}"
+                assert TIMED_OUT.search(text), text[:300]
+                if "groupby" in template:  # 1,000 steps a stage, 1.5 s a stage: only time stops it
+                    assert "ran for more than 1 s" in text, text[:300]
+                assert "Traceback" not in text
+            page = structured(await client.call_tool("list_page", {"source": "offset_total"}))
+            assert [record["id"] for record in page["records"]] == list(range(1, 41))
