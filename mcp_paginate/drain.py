@@ -117,6 +117,8 @@ class Drain:
         """The pages' notes, each once (retries are summed in `log` instead)."""
         self.log = RequestLog()
         self.dropped_duplicates = 0
+        self.found: dict[str, Any] | None = None
+        """What a page found to pin (Alloy's form and scheme), from the first that found one."""
         self._seen_keys: set[str] = set()
         self._last_records: list[Any] = []
 
@@ -151,6 +153,7 @@ class Drain:
         """Take one page (from record ``skip``); whether the drain stops here."""
         state = self.state
         state.pages += 1
+        self.found = self.found or page.found
         if page.total is not None:
             state.total = page.total
         self._note(page)

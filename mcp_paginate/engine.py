@@ -29,6 +29,7 @@ import anyio
 from pydantic import ValidationError
 
 from mcp_paginate.alloy import prepare_pagination
+from mcp_paginate.alloy.forms import refused_both_forms, single_form_first_page
 from mcp_paginate.app import AppContext
 from mcp_paginate.arguments import PagingArguments
 from mcp_paginate.config import SourceConfig, check_path_options
@@ -315,6 +316,8 @@ class Engine:
         try:
             response = await self.send(plan, outgoing, sent=sent)
         except UpstreamStatusError as exc:
+            if refused_both_forms(plan, outgoing, exc):
+                return await single_form_first_page(self, plan, outgoing, exc)
             if outgoing.state.unconfirmed_short is None or exc.status not in PAST_THE_END_STATUSES:
                 raise
             return refused_probe(outgoing, exc.status)

@@ -339,7 +339,7 @@ async def _drain_result(
         error=error if stop_reason == "error" else None,
         next_cursor=next_cursor,
         results_uri=RESULTS_URI.format(id=results_id),
-        detected=runner.drain.plan.session.detected if runner is not None else None,
+        detected=(runner.drain.plan.session.detected or runner.drain.found) if runner is not None else None,
         notes=_redact_notes(app, notes),
     )
 

@@ -96,9 +96,52 @@ async def test_guide_form_with_only_connector_and_action(api: SampleAPI) -> None
             drained = structured(await client.call_tool("fetch_all", {"source": "alloy", "params": params}))
             seen, notes = await stepwise(client, params)
     assert ids(drained["records"]) == IDS and drained["complete"]
+    assert drained["detected"] == {"mode": "alloy", "form": "guide"}
     assert seen == IDS
     assert any("Pagination guide form" in note for note in notes)
     assert 0 < ledger(api)["largest_page_size"] <= 50
+
+
+STRICT = [
+    pytest.param("/strict/reference", connector, action, extra, "reference", id=f"reference-{connector}")
+    for connector, action, extra in REFERENCE_ACTIONS
+] + [pytest.param("/strict", "hubspot", "listContacts", {}, "guide", id="guide")]
+
+
+@pytest.mark.parametrize(("prefix", "connector", "action", "extra", "form"), STRICT)
+async def test_an_alloy_that_refuses_the_other_forms_fields_is_asked_in_one_form(
+    api: SampleAPI, prefix: str, connector: str, action: str, extra: dict[str, Any], form: str
+) -> None:
+    """Under ``/strict`` a body carrying both forms' fields is a 400 (unknown fields): the first
+    request is sent again in each form alone, and the session keeps to the form answered."""
+    params = {"connector": connector, "action": action, **extra}
+    with anyio.fail_after(30):
+        async with connected(api.url + prefix) as client:
+            drained = structured(await client.call_tool("fetch_all", {"source": "alloy", "params": params}))
+            first = structured(await client.call_tool("list_page", {"source": "alloy", "params": params}))
+            again = structured(await client.call_tool("list_page", {"cursor": first["cursor"]}))
+            seen, _ = await stepwise(client, params)
+    assert ids(drained["records"]) == IDS and drained["complete"], drained.get("error")
+    assert drained["detected"]["form"] == form  # fetch_all reports what to pin, as list_page does
+    assert seen == IDS
+    assert any(
+        "was refused (HTTP 400)" in note and f"the {form} form alone" in note for note in first["notes"]
+    )
+    assert first["detected"]["mode"] == "alloy" and first["detected"]["form"] == form
+    assert again["records"] == first["records"]  # the same cursor, the same (single-form) request
+    assert not any("was refused" in note for note in again["notes"])  # and no refusal this time
+    assert 0 < ledger(api)["largest_page_size"] <= 50
+
+
+async def test_a_refusal_that_is_not_about_the_form_stays_the_error(api: SampleAPI) -> None:
+    params = {"connector": "hubspot", "action": "listContacts", "input": {"no_such_param": 1}}
+    async with connected(api.url + "/strict/reference") as client:
+        result = await client.call_tool("list_page", {"source": "alloy", "params": params})
+    assert result.is_error
+    text = block_text(result.content[0])
+    assert "unknown field(s) in the request body: actionId, input" in text  # both forms' fields
+    assert "the reference form alone" in text and "has no parameter 'no_such_param'" in text  # the cause
+    assert "the guide form alone" in text
 
 
 async def test_list_page_reports_the_form_it_met_in_detected(api: SampleAPI) -> None:
@@ -128,6 +171,7 @@ async def test_reference_form_with_only_connector_and_action(
             )
             seen, notes = await stepwise(client, params)
     assert ids(drained["records"]) == IDS and drained["complete"], drained["notes"]
+    assert drained["detected"]["form"] == "reference" and "scheme" in drained["detected"]
     assert any("above this source's cap of 50" in note for note in drained["notes"])
     assert seen == IDS
     assert any("API reference form (responseData)" in note for note in notes), notes

@@ -148,7 +148,7 @@ class AlloyPagination(OffsetPagination):
     # -- requests ---------------------------------------------------------------------------
 
     def apply(self, request: PreparedRequest, state: State) -> None:
-        form = self._request_form(state)
+        form = self.request_form(state)
         if form == "guide":
             super().apply(request, state)
             return
@@ -166,7 +166,8 @@ class AlloyPagination(OffsetPagination):
         if form == "both":
             super().apply(request, state)
 
-    def _request_form(self, state: State) -> Literal["guide", "reference", "both"]:
+    def request_form(self, state: State) -> Literal["guide", "reference", "both"]:
+        """Which form's fields the request at ``state`` carries."""
         if self.form != "auto":
             return self.form
         if isinstance(state.cursor, dict):

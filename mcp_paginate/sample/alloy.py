@@ -19,7 +19,9 @@ in, required}]}}``; unknown ones are 404s.
 
 Both forms are strict: a body of the other form (the guide's ``actionId``/``input`` and none of the
 reference's fields, or the other way round) is a 400, in Alloy's error shape ``{"error",
-"message"}``; in a body carrying both, each form reads its own fields. ``GET /_alloy`` reports the
+"message"}``; in a body carrying both, each form reads its own fields. Under ``/strict`` (guide)
+and ``/strict/reference`` (reference) the same API is stricter still: any field of the other form
+is an unknown field, a 400, even beside the form's own. ``GET /_alloy`` reports the
 largest page size any execution asked for (or got by default) and the metadata requests served.
 """
 
@@ -44,7 +46,7 @@ GUIDE_FIELDS = frozenset({"actionId", "input"})
 REFERENCE_FIELDS = frozenset({"queryParameters", "requestBody", "pathParams", "additionalHeaders"})
 METADATA_PATHS = tuple(
     f"{prefix}/connectors{rest}"
-    for prefix in ("", "/reference")
+    for prefix in ("", "/reference", "/strict", "/strict/reference")
     for rest in ("", "/{connector}/actions", "/{connector}/actions/{action}")
 )
 """The metadata endpoints: what a connector offers, not a paging style."""
@@ -82,15 +84,12 @@ class AlloyLedger:
 def routes(data: SampleData) -> list[BaseRoute]:
     """This style's endpoints, serving ``data``."""
     ledger = AlloyLedger()
+    execute = "/connectors/{connector}/actions/{action}/execute"
     found: list[BaseRoute] = [
-        Route(
-            "/connectors/{connector}/actions/{action}/execute", partial(guide, data, ledger), methods=["POST"]
-        ),
-        Route(
-            "/reference/connectors/{connector}/actions/{action}/execute",
-            partial(reference, data, ledger),
-            methods=["POST"],
-        ),
+        Route(execute, partial(guide, data, ledger), methods=["POST"]),
+        Route("/reference" + execute, partial(reference, data, ledger), methods=["POST"]),
+        Route("/strict" + execute, partial(guide, data, ledger, strict=True), methods=["POST"]),
+        Route("/strict/reference" + execute, partial(reference, data, ledger, strict=True), methods=["POST"]),
         Route("/_alloy", partial(show_ledger, ledger)),
     ]
     handlers = (list_connectors, list_actions, show_action)
@@ -146,7 +145,8 @@ async def show_action(ledger: AlloyLedger, request: Request) -> Response:
 # -- executions -----------------------------------------------------------------------------
 
 
-async def _body(request: Request) -> dict[str, Any]:
+async def _body(request: Request, other: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The execution's JSON body, checked; ``other``: the other form's fields, refused (strict)."""
     for header in ("x-api-version", "x-alloy-userid"):
         if not request.headers.get(header):
             raise AlloyError(400, "Bad Request", f"missing required header {header}")
@@ -156,7 +156,7 @@ async def _body(request: Request) -> dict[str, Any]:
         raise AlloyError(400, "Bad Request", "request body must be JSON") from None
     if not isinstance(body, dict):
         raise AlloyError(400, "Bad Request", "request body must be a JSON object")
-    unknown = sorted(set(body) - GUIDE_FIELDS - REFERENCE_FIELDS - {"credentialId"})
+    unknown = sorted((set(body) - GUIDE_FIELDS - REFERENCE_FIELDS - {"credentialId"}) | (set(body) & other))
     if unknown:
         raise AlloyError(400, "Bad Request", f"unknown field(s) in the request body: {', '.join(unknown)}")
     if not isinstance(body.get("credentialId"), str) or not body["credentialId"]:
@@ -164,9 +164,9 @@ async def _body(request: Request) -> dict[str, Any]:
     return body
 
 
-async def guide(data: SampleData, ledger: AlloyLedger, request: Request) -> Response:
+async def guide(data: SampleData, ledger: AlloyLedger, request: Request, *, strict: bool = False) -> Response:
     try:
-        body = await _body(request)
+        body = await _body(request, REFERENCE_FIELDS if strict else frozenset())
         if not GUIDE_FIELDS & set(body) and REFERENCE_FIELDS & set(body):
             raise AlloyError(
                 400, "Bad Request", "actionId is required: this API takes {credentialId, actionId, input}"
@@ -195,9 +195,11 @@ async def guide(data: SampleData, ledger: AlloyLedger, request: Request) -> Resp
     )
 
 
-async def reference(data: SampleData, ledger: AlloyLedger, request: Request) -> Response:
+async def reference(
+    data: SampleData, ledger: AlloyLedger, request: Request, *, strict: bool = False
+) -> Response:
     try:
-        body = await _body(request)
+        body = await _body(request, GUIDE_FIELDS if strict else frozenset())
         _, _, action = _action(request.path_params["connector"], request.path_params["action"])
         assert action is not None
         if GUIDE_FIELDS & set(body) and not REFERENCE_FIELDS & set(body):
