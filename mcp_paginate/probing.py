@@ -141,7 +141,7 @@ def _unverified(
 ) -> Page:
     from mcp_paginate.engine import Page
 
-    if every_repeat and probe.total is None:
+    if every_repeat and probe.total is None and probe.pages is None:
         note = (
             f"every paging parameter tried ({'; '.join(tried)}) brought back page 1: the API ignores "
             "them, so page 1 is all there is"
@@ -155,11 +155,12 @@ def _unverified(
             notes=[*log.notes(), note],
             log=log,
         )
-    said = (
-        f"{probe.reported} says {probe.total}, received {probe.received}"
-        if probe.total is not None
-        else f"received {probe.received} records and no total"
-    )
+    if probe.total is not None:
+        said = f"{probe.reported} says {probe.total}, received {probe.received}"
+    elif probe.pages is not None:
+        said = f"{probe.pages_reported} says {probe.pages} pages, received {probe.received} records"
+    else:
+        said = f"received {probe.received} records and no total"
     error = (
         f"auto mode could not verify how this API pages ({said}); tried {'; '.join(tried)}. The records "
         "read so far are kept. Pin the pagination: pagination={mode: 'offset', offset_param: {in: 'query', "

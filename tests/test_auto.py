@@ -657,3 +657,38 @@ async def test_the_page_request_shows_a_limit_only_when_one_was_sent(
         page = await list_page(app, PagingArguments(source="items", page_size=100))
     assert page.page.size == DEFAULT_PAGE_SIZE  # the API's own size: no limit reached it
     assert page.page.request == {"offset": 0}
+
+
+def test_algolia_zero_based_page_with_nb_hits() -> None:
+    body = {"hits": RECORDS, "nbHits": 95, "page": 0, "nbPages": 10, "hitsPerPage": 10, "query": ""}
+    request = get("https://app-dsn.algolia.net/1/indexes/products")
+    page = view(body)
+    spec = detect(page, request, None)
+    assert isinstance(spec, PagePagination)
+    assert spec.start_page == 0 and spec.total == "nbHits" and spec.total_pages == "nbPages"
+    assert follow(spec, page, request).query == {"page": "1"}
+
+
+def test_spring_data_page_prefers_its_page_number_to_the_offset_it_echoes() -> None:
+    pageable = {"pageNumber": 0, "pageSize": 10, "offset": 0, "paged": True}
+    body = {
+        "content": RECORDS,
+        "pageable": pageable,
+        "last": False,
+        "totalElements": 95,
+        "number": 0,
+        "size": 10,
+    }
+    request = get("https://api.example.com/people")
+    spec = detect(view(body), request, None)
+    assert isinstance(spec, PagePagination) and spec.start_page == 0
+    assert follow(spec, view(body), request).query == {"page": "1"}
+
+
+def test_an_integer_cursor_is_a_cursor() -> None:
+    """Litestar's CursorPagination answers the last record's id as ``cursor``."""
+    body = {"items": RECORDS, "results_per_page": 10, "cursor": 10}
+    request = get("https://api.example.com/items")
+    spec = detect(view(body), request, None)
+    assert dump(spec) == {"mode": "cursor", "next": {"body": "cursor"}}  # sent as ?cursor=, the default
+    assert follow(spec, view(body), request).query == {"cursor": "10"}

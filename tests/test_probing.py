@@ -214,3 +214,63 @@ async def test_an_api_that_ignores_every_probe_has_one_page(client: Client, samp
     assert data["complete"] is True and data["stop_reason"] == "exhausted"
     assert sample_api.stats.requests - before == 3  # the page, and two probes
     assert any("page 1 is all there is" in note for note in data["notes"])
+
+
+# -- the field: envelopes of widely deployed APIs whose paging a bare URL does not show ------------
+
+FIELD_SHAPES = [
+    # path, what auto must pin, requests for 237 records (pages + probes that did not verify)
+    pytest.param(
+        "/spring", {"mode": "page", "start_page": 0, "has_more": "!last"}, 12, id="spring-page-0-based"
+    ),
+    pytest.param("/strapi", {"page_param": {"in": "query", "name": "pagination[page]"}}, 10 + 1, id="strapi"),
+    pytest.param("/search-hits", {"offset_param": {"in": "query", "name": "from"}}, 24, id="elasticsearch"),
+    pytest.param("/odata-count", {"offset_param": {"in": "query", "name": "$skip"}}, 12, id="odata-count"),
+    pytest.param(
+        "/classic-pages",
+        {"page_param": {"in": "query", "name": "current_page"}},
+        34 + 1,
+        id="litestar-classic",
+    ),
+    pytest.param("/solr", {"offset_param": {"in": "query", "name": "start"}}, 24, id="solr"),
+    pytest.param("/wp", {"mode": "page", "total": {"header": "X-WP-Total"}}, 24 + 1, id="wordpress"),
+]
+
+
+def _record_id(record: dict[str, Any]) -> int:
+    return int(record["_id"]) if "_source" in record else int(record["id"])
+
+
+@pytest.mark.parametrize(("path", "pinned", "requests"), FIELD_SHAPES)
+async def test_field_shapes_drain_exactly_from_a_bare_url(
+    client: Client, sample_api: SampleAPI, path: str, pinned: dict[str, Any], requests: int
+) -> None:
+    before = sample_api.stats.requests
+    data = await _call(client, "fetch_all", {"request": {"url": sample_api.url + path}})
+    assert data["complete"] is True and data["stop_reason"] == "exhausted", data.get("error")
+    ids = [_record_id(record) for record in data["records"]]
+    while len(ids) < data["count"]:
+        chunk = await _call(client, "read_results", {"results_uri": data["results_uri"], "offset": len(ids)})
+        ids += [_record_id(record) for record in chunk["records"]]
+    assert ids == EVERY_ID
+    assert pinned.items() <= data["detected"].items()
+    assert sample_api.stats.requests - before == requests
+
+
+async def test_a_page_count_is_not_one_page_when_every_probe_is_ignored(
+    client: Client, sample_api: SampleAPI
+) -> None:
+    """``page_count: 34`` and no record total, paged by ``?p=``: probes that all answer page 1
+    again do not make page 1 all there is (that was a complete result of 7 records of 237)."""
+    before = sample_api.stats.requests
+    data = await _call(client, "fetch_all", {"request": {"url": sample_api.url + "/p-paged"}})
+    assert data["complete"] is False and data["stop_reason"] == "error"
+    assert [record["id"] for record in data["records"]] == list(range(1, 8))  # kept
+    assert "'page_count' says 34 pages, received 7 records" in data["error"]
+    assert "Pin the pagination" in data["error"]
+    assert sample_api.stats.requests - before == 3  # the page and two probes
+    pinned = {"mode": "page", "page_param": {"in": "query", "name": "p"}, "total_pages": "page_count"}
+    data = await _call(
+        client, "fetch_all", {"request": {"url": sample_api.url + "/p-paged"}, "pagination": pinned}
+    )
+    assert await _ids(client, data) == EVERY_ID and data["complete"] is True

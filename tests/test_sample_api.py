@@ -607,7 +607,11 @@ def test_the_sample_api_command_prints_url_and_styles_pages_and_stops_on_ctrl_c(
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
         try:
             assert process.stdout is not None
-            lines = list(islice(iter(process.stdout.readline, ""), 9))  # up to "press Ctrl-C"; "" at EOF
+            lines = []  # up to "press Ctrl-C" (bounded); "" at EOF
+            for line in islice(iter(process.stdout.readline, ""), 30):
+                lines.append(line)
+                if line.startswith("press Ctrl-C"):
+                    break
             header = lines[0]
             assert (
                 header.startswith("sample API: http://127.0.0.1:") and "(12 records, 1 ms latency)" in header

@@ -265,9 +265,12 @@ def _positional(
         return _offset_mode(fields, params, has_more=has_more, total=total)
     if params.page() is not None:
         return _page_mode(fields, params, page_size, has_more=has_more, total=total, total_pages=total_pages)
-    if find(fields, OFFSET_NAMES, int) is not None:
+    offset, number = find(fields, OFFSET_NAMES, int), find(fields, PAGE_NAMES, int)
+    if offset is not None and (number is None or offset.depth <= number.depth):
         return _offset_mode(fields, params, has_more=has_more, total=total)
-    if find(fields, PAGE_NAMES, int) is not None:
+    if number is not None:
+        # Spring Data's Page echoes its page ("number": 0) above the offset it implies
+        # ("pageable": {"offset": 0}): the shallower echo is the one the API is paged by.
         return _page_mode(fields, params, page_size, has_more=has_more, total=total, total_pages=total_pages)
     return None
 
@@ -363,9 +366,16 @@ def _cursor_param_name(item: BodyField, body: Any) -> str:
     return "cursor"
 
 
+INT_CURSOR_NAMES = frozenset({"cursor", "nextcursor", "after", "endcursor", "startingafter", "nextmarker"})
+"""Keys whose integer value is still a cursor: the last record's id (Litestar's ``cursor``)."""
+
+
 def _is_token(item: BodyField) -> bool:
-    """An opaque cursor: a non-empty string that is not a URL or a plain number."""
+    """An opaque cursor: a non-empty string that is not a URL or a plain number, or an integer
+    under a key that only ever holds a cursor."""
     value = item.value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return item.key in INT_CURSOR_NAMES
     if not isinstance(value, str) or not value.strip() or looks_like_url(value):
         return False
     if item.key == "offset" and value.strip().isdigit():

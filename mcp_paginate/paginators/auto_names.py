@@ -79,9 +79,15 @@ TOTAL_NAMES = (
     "totalrecords",
     "totalsize",
     "totalhits",
+    "totaldocs",
+    "totalentries",
+    "totalrows",
+    "odatacount",
+    "numfound",  # Solr
+    "nbhits",  # Algolia
     "count",
 )
-TOTAL_PAGES_NAMES = ("totalpages", "pagecount", "numpages", "lastpage")
+TOTAL_PAGES_NAMES = ("totalpages", "pagecount", "numpages", "nbpages", "lastpage")
 OFFSET_NAMES = frozenset({"offset", "skip", "start", "startat", "startindex", "from"})
 LIMIT_NAMES = frozenset(
     {"limit", "top", "take", "maxresults", "maxrecords", "size", "pagesize", "perpage", "rows"}
@@ -196,18 +202,20 @@ class BodyField:
     key: str
     parent: str
     value: Any
+    depth: int = 0
+    """0 for the body's own keys, 1 for theirs, …"""
 
 
 def walk(body: dict[str, Any]) -> Iterator[BodyField]:
     """Every value in the body's objects, shallow first, up to three levels down (lists are
     not entered: they hold records)."""
     level: list[tuple[str, str, dict[str, Any]]] = [("", "", body)]
-    for _ in range(MAX_DEPTH):
+    for depth in range(MAX_DEPTH):
         deeper: list[tuple[str, str, dict[str, Any]]] = []
         for prefix, parent, node in level:
             for key, value in node.items():
                 path = f"{prefix}.{quote_key(str(key))}" if prefix else quote_key(str(key))
-                yield BodyField(path, str(key), norm(str(key)), parent, value)
+                yield BodyField(path, str(key), norm(str(key)), parent, value, depth)
                 if isinstance(value, dict):
                     deeper.append((path, norm(str(key)), value))
         level = deeper
@@ -248,8 +256,20 @@ def total_paths(page: PageView, fields: list[BodyField]) -> tuple[str | None, st
     total = find(fields, TOTAL_NAMES, int)
     if total is not None and total.key == "count" and total.value < len(page.records):
         total = None  # a count of this page, not of the collection
+    path = total.path if total is not None else _boxed_total(fields)
     total_pages = find(fields, TOTAL_PAGES_NAMES, int)
-    return (total.path if total else None), (total_pages.path if total_pages else None)
+    return path, (total_pages.path if total_pages else None)
+
+
+def _boxed_total(fields: list[BodyField]) -> str | None:
+    """A total given as an object, ``"total": {"value": 237, "relation": "eq"}`` (Elasticsearch,
+    OpenSearch), when its relation (if any) says the count is exact."""
+    for item in fields:
+        if item.key in {"total", "totalhits"} and isinstance(item.value, dict):
+            value, relation = item.value.get("value"), item.value.get("relation", "eq")
+            if isinstance(value, int) and not isinstance(value, bool) and relation == "eq":
+                return f"{item.path}.value"
+    return None
 
 
 def looks_like_url(value: str) -> bool:

@@ -51,8 +51,10 @@ __all__ = ["MAX_PROBES", "REPEATED", "Detection", "Probe", "detect_scheme", "rec
 MAX_PROBES = 3
 """Schemes tried for the second page: the request paging would make anyway, and two extra."""
 
-ROUND_SIZES = frozenset({10, 20, 25, 30, 40, 50, 100, 200, 250, 500, 1000})
-"""A first answer of exactly this many records, with no total, is probably a page."""
+ROUND_SIZES = frozenset({10, 12, 15, 20, 24, 25, 30, 40, 48, 50, 60, 75, 100, 150, 200, 250, 300, 500, 1000})
+"""A first answer of exactly this many records, with no total, is probably a page: the page sizes
+frameworks and APIs default to (a probe costs an unpaged list of that size two requests; a missed
+page would cost every record after it)."""
 
 DIGESTS_KEPT = 200
 """The first page's records remembered (as digests) to see a probe answer repeat them."""
@@ -61,7 +63,8 @@ REPEATED = "answered records of the first page again (the parameter was ignored)
 """`verify`'s reason for an answer that repeats the first page: the API ignored the parameter."""
 
 JSON_HEADERS = ("x-pagination", "pagination")
-TOTAL_HEADERS = ("x-total-count", "x-total", "total-count")
+TOTAL_HEADERS = ("x-total-count", "x-total", "total-count", "x-wp-total")
+PAGES_HEADERS = ("x-total-pages", "x-wp-totalpages", "total-pages")
 _CONTENT_RANGE = re.compile(r"(\d+)\s*-\s*(\d+)\s*/\s*(\d+)\s*$")
 
 Candidate = Annotated[OffsetPagination | PagePagination, Field(discriminator="mode")]
@@ -78,6 +81,10 @@ class Probe(BaseModel):
     """The total the first page reported (None: it reported none)."""
     reported: str | None = None
     """Where that total was read, e.g. "count" or "header X-Total-Count"."""
+    pages: int | None = None
+    """The number of pages the first page reported (None: it reported none)."""
+    pages_reported: str | None = None
+    """Where that number was read, e.g. "total_pages"."""
     received: int
     """Records on the first page."""
     digests: list[str] = Field(default_factory=list)
@@ -107,6 +114,7 @@ def detect_scheme(page: PageView, request: PreparedRequest, page_size: int | Non
     fields = list(walk(page.body)) if isinstance(page.body, dict) else []
     total_signal, pages_signal = _total_signals(page, fields)
     total, reported = _reported_total(page, total_signal)
+    pages, pages_reported = _reported_pages(page, pages_signal)
     count = len(page.records)
     if count == 0:
         return Detection(found, total=total)
@@ -116,7 +124,9 @@ def detect_scheme(page: PageView, request: PreparedRequest, page_size: int | Non
             return Detection(found, total=total)  # the guess ends here: the total is reached
     elif total is not None and total <= count:
         return Detection(found, total=total, notes=[f"the first page holds all {total} records reported"])
-    elif total is None and not _hints(page, params, count):
+    elif total is None and pages is not None and pages <= 1:
+        return Detection(found, notes=[f"the first page is the only one ({pages_reported} says {pages})"])
+    elif total is None and pages is None and not _hints(page, params, count):
         return Detection(found)
     guess = found if isinstance(found, OffsetPagination | PagePagination) and guessed else None
     candidates = _candidates(guess, page, params, fields, total_signal, pages_signal)
@@ -124,6 +134,8 @@ def detect_scheme(page: PageView, request: PreparedRequest, page_size: int | Non
         candidates=candidates[:MAX_PROBES],
         total=total,
         reported=reported,
+        pages=pages,
+        pages_reported=pages_reported,
         received=count,
         digests=record_digests(page.records),
     )
@@ -201,7 +213,7 @@ def _json_header(page: PageView) -> tuple[str, dict[str, Any]] | None:
 
 
 def _canonical(header: str) -> str:
-    return "-".join(part.capitalize() if part != "x" else "X" for part in header.split("-"))
+    return "-".join(part.upper() if part in {"x", "wp"} else part.capitalize() for part in header.split("-"))
 
 
 def _total_signals(page: PageView, fields: list[BodyField]) -> tuple[Signal, Signal]:
@@ -213,6 +225,11 @@ def _total_signals(page: PageView, fields: list[BodyField]) -> tuple[Signal, Sig
         for name in TOTAL_HEADERS:
             if as_int(page.header(name)) is not None:
                 total_signal = HeaderSignal(header=_canonical(name))
+                break
+    if pages_signal is None:
+        for name in PAGES_HEADERS:
+            if as_int(page.header(name)) is not None:
+                pages_signal = HeaderSignal(header=_canonical(name))
                 break
     carried = _json_header(page)
     if carried is not None:
@@ -236,6 +253,14 @@ def _reported_total(page: PageView, signal: Signal) -> tuple[int | None, str | N
     match = _CONTENT_RANGE.search(page.header("content-range") or "")
     if match is not None:
         return int(match.group(3)), "header 'Content-Range'"
+    return None, None
+
+
+def _reported_pages(page: PageView, signal: Signal) -> tuple[int | None, str | None]:
+    if isinstance(signal, HeaderSignal):
+        return as_int(signal.read(page, "total_pages")), str(signal)
+    if isinstance(signal, str):
+        return as_int(_body_value(signal, page.body)), repr(signal)
     return None, None
 
 
@@ -285,7 +310,14 @@ def _candidates(
         if isinstance(guess, OffsetPagination) and guess.offset_param.name in {"skip", "top"}:
             dollar = params.place("$skip", params.size_param())
             found.append(guess.model_copy(update={"offset_param": dollar}))
-    prefix = _prefix(params)
+        if isinstance(guess, PagePagination):
+            found += [
+                guess.model_copy(update={"page_param": params.place(name, params.size_param())})
+                for name in _echoed_page_names(fields)
+            ]
+    prefix = _prefix(params) or ("$" if any(item.name.startswith("@odata.") for item in fields) else "")
+    if _search_hits(page.body):
+        found.append(OffsetPagination(offset_param=params.place("from"), limit_param=None, total=total))
     offset = OffsetPagination(
         offset_param=params.place({"_": "_start", "$": "$skip"}.get(prefix, "offset"), params.size_param()),
         limit_param=None,
@@ -313,6 +345,25 @@ def _candidates(
     return unique
 
 
+def _echoed_page_names(fields: list[BodyField]) -> list[str]:
+    """Query names for a page number the response echoes, beyond ``page``: the echo's own name
+    when it is the parameter (Litestar's ``current_page``), and Strapi's ``pagination[page]``
+    for a page echoed under ``pagination``."""
+    echo = find(fields, PAGE_NAMES, int)
+    if echo is None or echo.key == "number":
+        return []
+    names = [echo.name] if echo.key != "page" else []
+    if echo.parent == "pagination":
+        names.append(f"pagination[{echo.name}]")
+    return names
+
+
+def _search_hits(body: Any) -> bool:
+    """An Elasticsearch / OpenSearch answer, ``{"hits": {"hits": [...]}}``, paged by ``from``."""
+    hits = body.get("hits") if isinstance(body, dict) else None
+    return isinstance(hits, dict) and isinstance(hits.get("hits"), list)
+
+
 def _prefix(params: RequestParams) -> str:
     """``_`` or ``$`` when the request's own parameters are spelled so (json-server, OData)."""
     for param in params.found.values():
@@ -323,11 +374,12 @@ def _prefix(params: RequestParams) -> str:
 
 
 def _pending_note(probe: Probe) -> str:
-    said = (
-        f"the API reports {probe.total} records ({probe.reported}), {probe.received} came"
-        if probe.total is not None
-        else f"{probe.received} records came with no total"
-    )
+    if probe.total is not None:
+        said = f"the API reports {probe.total} records ({probe.reported}), {probe.received} came"
+    elif probe.pages is not None:
+        said = f"the API reports {probe.pages} pages ({probe.pages_reported}), {probe.received} records came"
+    else:
+        said = f"{probe.received} records came with no total"
     tried = "; ".join(describe(candidate) for candidate in probe.candidates)
     return (
         f"the first page does not show how to page ({said}); the next page tries, in order: {tried}, "

@@ -22,14 +22,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mcp_paginate.sample import alloy, control, cursors, links, offsets, pages, probing
+from mcp_paginate.sample import alloy, control, cursors, links, offsets, pages, probing, shapes
 from mcp_paginate.sample.faults import FaultPlan, drop_connection, fault_response, half_body_sender
 from mcp_paginate.sample.params import BadRequest, bad_request_response
 from mcp_paginate.sample.records import DEFAULT_RECORDS, SampleData
 
 __all__ = ["STYLES", "SampleApp", "create_app", "style_endpoints"]
 
-STYLES: tuple[ModuleType, ...] = (alloy, offsets, pages, cursors, links, probing)
+STYLES: tuple[ModuleType, ...] = (alloy, offsets, pages, cursors, links, probing, shapes)
 """The paging styles served, each a module whose ``routes(data)`` lists its endpoints."""
 
 
