@@ -987,7 +987,9 @@ def test_a_template_past_its_work_budget_is_refused(served: Served, condition: s
     result = served.call("list_page", args)
     check_outcome(served, "list_page", result, args)
     assert result.is_error, "a template doing a million steps was rendered"
-    assert "stop_condition" in _texts(result) and "more than 10,000 steps" in _texts(result)
+    # The step budget stops each; on a loaded machine the time bound (1 s) may stop one first.
+    said = _texts(result)
+    assert "stop_condition" in said and ("more than 10,000 steps" in said or "ran for more than 1 s" in said)
 
 
 def test_a_template_past_its_work_budget_ends_fetch_all_keeping_the_pages_before(served: Served) -> None:
