@@ -341,6 +341,8 @@ class Engine:
             state = pagination.first_state(state.page_size)
         elif detected and isinstance(pagination, OffsetPagination) and state.page is not None:
             state = state.model_copy(update={"page": None})  # a probed second page: its offset is its place
+        elif detected and number == 1 and isinstance(pagination, PagePagination):
+            state = state.model_copy(update={"page": pagination.start_page + 1})  # a probed second page
         if not isinstance(pagination, AutoPagination) and not (detected and number == 0):
             revealed = state
             if isinstance(state.cursor, str) and "{secret:" in state.cursor:

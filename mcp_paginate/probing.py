@@ -1,12 +1,13 @@
 """An auto session's first page when it shows no established scheme, and the probe of its second.
 
 `pending_first_page` turns the first page into a page whose next state is the second page's
-position in every scheme (records so far, page 2), with the session's `Probe` to store;
-`probe_second_page` then tries the probe's schemes on that position, one request each, and
-adopts the first whose records continue the first page (`verify`). When none does, paging stops
-with ``complete: false``: the records read are kept, and the error says what the API reported,
-what was tried, and how to pin a mode. An API that answers its first page again whatever it is
-sent, and reports no total, has one page: that is the end of the data.
+position in every scheme (records so far; its page number is the scheme's own), with the
+session's `Probe` to store; `probe_second_page` then tries the probe's schemes on that position,
+one request each, and adopts the first whose records continue the first page (`verify`). When
+none does, paging stops with ``complete: false``: the records read are kept, and the error says
+what the API reported, what was tried, and how to pin a mode. An API that answers its first page
+again whatever it is sent, and reports neither a total nor a page count, has one page: that is
+the end of the data.
 """
 
 from __future__ import annotations
@@ -37,9 +38,8 @@ def pending_first_page(
     probe = detection.probe
     assert probe is not None
     records = view.records
-    following = State(
+    following = State(  # no page number: a probed page scheme may count from 0 or from 1
         offset=len(records),
-        page=2,
         page_size=outgoing.state.page_size,
         after=records_digest(records),
     )

@@ -33,7 +33,10 @@ def test_a_count_above_the_records_is_kept_and_probed_offset_first() -> None:
     assert isinstance(detection.pagination, NoPagination)
     assert detection.total == 237
     assert detection.probe is not None and detection.probe.received == 100
-    assert names(detection) == [("offset", "offset"), ("page", "page")]
+    # Page numbers nothing echoes: ?page=1 first (an API counting from 0), then ?page=2.
+    assert names(detection) == [("offset", "offset"), ("page", "page"), ("page", "page")]
+    starts = [getattr(candidate, "start_page", None) for candidate in detection.probe.candidates]
+    assert starts == [None, 0, 1]
     assert all(candidate.total == "count" for candidate in detection.probe.candidates)
 
 
@@ -58,7 +61,7 @@ def test_json_server_spelling_and_x_total_count() -> None:
     page = view(records(1, 40), headers={"X-Total-Count": "237"})
     detection = detect_scheme(page, get(URL + "?_limit=40"), None)
     assert detection.total == 237
-    assert names(detection) == [("offset", "_start"), ("page", "_page")]
+    assert names(detection) == [("offset", "_start"), ("page", "_page"), ("page", "_page")]  # from 0, from 1
     assert detection.probe is not None
     assert detection.probe.candidates[0].total == HeaderSignal(header="X-Total-Count")
 

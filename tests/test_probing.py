@@ -142,8 +142,9 @@ async def test_a_reported_total_is_kept_and_page_numbers_are_probed(
     assert await _ids(client, data) == EVERY_ID
     assert data["complete"] is True and data["total"] == TOTAL
     assert data["detected"] == {"mode": "page", "size_param": None, "total": "total"}  # ?page=, from 1
-    # 10 pages, and ?offset=25 first, which the API ignores (page 1 again): at most two extra.
-    assert sample_api.stats.requests - before == 10 + 1
+    # 10 pages, and two that answer page 1 again: ?offset=25, which the API ignores, and ?page=1
+    # (sent first in case pages count from 0; this API counts from 1): at most two extra.
+    assert sample_api.stats.requests - before == 10 + 2
 
 
 async def test_nothing_verifies_so_the_result_is_incomplete_and_says_why(
@@ -207,12 +208,13 @@ async def test_fields_that_match_nothing_say_so(client: Client, sample_api: Samp
 
 async def test_an_api_that_ignores_every_probe_has_one_page(client: Client, sample_api: SampleAPI) -> None:
     """A bare list of 10 (a round count, so maybe a page) from an API that ignores ?offset= and
-    ?page=: both probes answer page 1 again, and with no total reported that is all there is."""
+    ?page=: every probe (?offset=10, ?page=1, ?page=2) answers page 1 again, and with no total
+    reported that is all there is."""
     before = sample_api.stats.requests
     data = await _call(client, "fetch_all", {"request": {"url": sample_api.url + "/bare-first"}})
     assert await _ids(client, data) == list(range(1, 11))
     assert data["complete"] is True and data["stop_reason"] == "exhausted"
-    assert sample_api.stats.requests - before == 3  # the page, and two probes
+    assert sample_api.stats.requests - before == 4  # the page, and three probes (MAX_PROBES)
     assert any("page 1 is all there is" in note for note in data["notes"])
 
 
@@ -233,7 +235,7 @@ FIELD_SHAPES = [
         id="litestar-classic",
     ),
     pytest.param("/solr", {"offset_param": {"in": "query", "name": "start"}}, 24, id="solr"),
-    pytest.param("/wp", {"mode": "page", "total": {"header": "X-WP-Total"}}, 24 + 1, id="wordpress"),
+    pytest.param("/wp", {"mode": "page", "total": {"header": "X-WP-Total"}}, 24 + 2, id="wordpress"),
 ]
 
 
@@ -268,9 +270,31 @@ async def test_a_page_count_is_not_one_page_when_every_probe_is_ignored(
     assert [record["id"] for record in data["records"]] == list(range(1, 8))  # kept
     assert "'page_count' says 34 pages, received 7 records" in data["error"]
     assert "Pin the pagination" in data["error"]
-    assert sample_api.stats.requests - before == 3  # the page and two probes
+    assert sample_api.stats.requests - before == 4  # the page and three probes
     pinned = {"mode": "page", "page_param": {"in": "query", "name": "p"}, "total_pages": "page_count"}
     data = await _call(
         client, "fetch_all", {"request": {"url": sample_api.url + "/p-paged"}, "pagination": pinned}
     )
     assert await _ids(client, data) == EVERY_ID and data["complete"] is True
+
+
+async def test_page_numbers_nothing_echoes_that_count_from_zero_lose_no_page(
+    client: Client, sample_api: SampleAPI
+) -> None:
+    """``{"data": [25], "total": 237}`` paged by ``?page=`` from 0: sending ``?page=2`` as the
+    second page read the third and skipped 25 records (complete at 212 of 237)."""
+    before = sample_api.stats.requests
+    data = await _call(client, "fetch_all", {"request": {"url": sample_api.url + "/zero-pages"}})
+    assert await _ids(client, data) == EVERY_ID
+    assert data["complete"] is True and data["detected"]["start_page"] == 0
+    assert sample_api.stats.requests - before == 10 + 1  # ?offset=25 ignored, then ?page=1 verified
+    first = await _call(client, "list_page", {"request": {"url": sample_api.url + "/zero-pages"}})
+    second = await _call(client, "list_page", {"cursor": first["next_cursor"]})
+    third = await _call(client, "list_page", {"cursor": second["next_cursor"]})
+    again = await _call(client, "list_page", {"cursor": second["cursor"]})  # the same request again
+    assert [_ids_of(page) for page in (first, second, third)] == [
+        list(range(1, 26)),
+        list(range(26, 51)),
+        list(range(51, 76)),
+    ]
+    assert again["records"] == second["records"]

@@ -181,9 +181,7 @@ def second_state(candidate: OffsetPagination | PagePagination, state: State) -> 
     """The second page's stored state as this candidate reads it: an offset, or a page number."""
     if isinstance(candidate, OffsetPagination):
         return state.model_copy(update={"page": None})
-    if state.page is None:
-        return state.model_copy(update={"page": candidate.start_page + 1})
-    return state
+    return state.model_copy(update={"page": candidate.start_page + 1})
 
 
 # -- the first page -------------------------------------------------------------------------
@@ -303,7 +301,12 @@ def _candidates(
 ) -> list[OffsetPagination | PagePagination]:
     """The schemes to try, most likely first: the guess from echoed names (and its OData
     spelling), page numbers a JSON header announces, then offset and page in the spelling of
-    the parameters the request already has (``_limit`` → ``_start``, ``_page``)."""
+    the parameters the request already has (``_limit`` → ``_start``, ``_page``).
+
+    Page numbers that nothing echoes may start at 0 or at 1: ``?page=1`` is tried first, the
+    second page of an API counting from 0 and the first page again of one counting from 1 (whose
+    ``?page=2`` is tried next). Sending ``?page=2`` first would read the third page of an API
+    counting from 0 as its second, and skip a page."""
     found: list[OffsetPagination | PagePagination] = []
     if guess is not None:
         found.append(guess)
@@ -336,8 +339,10 @@ def _candidates(
     )
     if announces_pages or find(fields, frozenset({"page", "currentpage"}), int) is not None:
         found += [pages, offset]
-    else:
+    elif find(fields, PAGE_NAMES, int) is not None:
         found += [offset, pages]
+    else:
+        found += [offset, pages.model_copy(update={"start_page": 0}), pages]
     unique: list[OffsetPagination | PagePagination] = []
     for candidate in found:
         if candidate not in unique:

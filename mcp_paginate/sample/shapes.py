@@ -23,6 +23,9 @@ with the parameter names, defaults and envelope of the original (the records are
 ``GET /wp?page=&per_page=``
     The WordPress REST API: a bare list of 10, the totals only in ``X-WP-Total`` and
     ``X-WP-TotalPages``.
+``GET /zero-pages?page=``
+    Page numbers counting from 0, 25 per page, nothing echoed: ``{"data", "total"}``; other
+    query parameters are ignored (the first page again).
 ``GET /p-paged?p=``
     Pages in a parameter no convention names (``p``, as shop front ends have it), 7 per page,
     ``{"results", "page_count"}``: a page count and no record total. Unknown parameters are ignored.
@@ -55,6 +58,7 @@ def routes(data: SampleData) -> list[BaseRoute]:
         Route("/classic-pages", partial(classic_pages, data)),
         Route("/solr", partial(solr, data)),
         Route("/wp", partial(wordpress, data)),
+        Route("/zero-pages", partial(zero_pages, data)),
         Route("/p-paged", partial(p_paged, data)),
     ]
 
@@ -167,3 +171,8 @@ async def p_paged(data: SampleData, request: Request) -> Response:
     number = query_int(request, "p", 1, minimum=1)
     records = data.slice((number - 1) * 7, 7).records
     return JSONResponse({"results": records, "page_count": _pages(data.total, 7)})
+
+
+async def zero_pages(data: SampleData, request: Request) -> Response:
+    number = query_int(request, "page", 0)
+    return JSONResponse({"data": data.slice(number * 25, 25).records, "total": data.total})
