@@ -130,7 +130,8 @@ class UpstreamError(PaginateError):
 
 
 class UpstreamStatusError(UpstreamError):
-    """The upstream API answered with a non-success status."""
+    """The upstream API answered with a non-success status; ``said`` is what its body said
+    (short, secrets masked), without the status line around it."""
 
     def __init__(
         self,
@@ -140,10 +141,12 @@ class UpstreamStatusError(UpstreamError):
         source: str | None = None,
         url: str | None = None,
         retry_after: float | None = None,
+        said: str | None = None,
     ) -> None:
         super().__init__(message, source=source, url=url)
         self.status = status
         self.retry_after = retry_after
+        self.said = said
 
 
 class ResponseShapeError(UpstreamError):

@@ -63,7 +63,7 @@ async def single_form_first_page(
             response = await engine.send(plan, single)
         except UpstreamStatusError as exc:
             if exc.status in REFUSALS:
-                refusals.append(f"the {form} form alone: {_said(exc)}")
+                refusals.append(f"the {form} form alone: {exc.said or exc.message}")
                 continue
             plan.session = original
             raise
@@ -87,9 +87,3 @@ async def single_form_first_page(
         source=error.source,
         url=error.url,
     )
-
-
-def _said(error: UpstreamStatusError) -> str:
-    """What the API said, without the status line the first refusal already gave."""
-    head, sep, said = error.message.partition(": ")
-    return said if sep and head.startswith("upstream answered") else error.message

@@ -332,14 +332,15 @@ class HttpClient:
     def _parse(self, raw: _Raw, source: str | None) -> HttpResponse:
         status, headers, content, url = raw.status, raw.headers, raw.content, raw.url
         if status >= 400:
-            message = upstream_message(content.decode("utf-8", "replace"), self.redactor)
+            said = upstream_message(content.decode("utf-8", "replace"), self.redactor) or "(empty body)"
             retry_after = parse_retry_after(headers.get("retry-after"), self.retry.retry_after_cap)
             error: PaginateError = UpstreamStatusError(
-                f"upstream answered {status} for {display_url(url)}: {message or '(empty body)'}",
+                f"upstream answered {status} for {display_url(url)}: {said}",
                 status=status,
                 source=source,
                 url=url,
                 retry_after=retry_after,
+                said=said,
             )
             if status in RETRYABLE_STATUSES:
                 raise Retryable(str(status), error, retry_after)
