@@ -53,33 +53,33 @@ async def single_form_first_page(
     pagination = original.pagination
     assert isinstance(pagination, AlloyPagination)
     refusals: list[str] = []
-    for form in FORMS:
-        plan.session = original.model_copy(
-            update={"pagination": pagination.model_copy(update={"form": form})}
-        )
-        single = engine.prepare(plan, 0, outgoing.state, outgoing.records_so_far)
-        single.log = outgoing.log
-        try:
-            response = await engine.send(plan, single)
-        except UpstreamStatusError as exc:
-            if exc.status in REFUSALS:
+    try:
+        for form in FORMS:
+            plan.session = original.model_copy(
+                update={"pagination": pagination.model_copy(update={"form": form})}
+            )
+            single = engine.prepare(plan, 0, outgoing.state, outgoing.records_so_far)
+            single.log = outgoing.log
+            try:
+                response = await engine.send(plan, single)
+            except UpstreamStatusError as exc:
+                if exc.status not in REFUSALS:
+                    raise
                 refusals.append(f"the {form} form alone: {exc.said or exc.message}")
                 continue
-            plan.session = original
-            raise
-        except BaseException:
-            plan.session = original
-            raise
-        page = engine.interpret(plan, single, response)
-        page.detected = plan.session  # stored: the session's cursors send this form again
-        page.found = page.found or {"mode": "alloy", "form": form}
-        page.notes.insert(
-            0,
-            f"alloy: the first request, carrying both forms' fields, was refused (HTTP {error.status}); "
-            f"the {form} form alone was answered, and this session keeps to it (pin it: "
-            f"pagination = {{mode = 'alloy', form = '{form}'}})",
-        )
-        return page
+            page = engine.interpret(plan, single, response)
+            page.detected = plan.session  # stored: the session's cursors send this form again
+            page.found = page.found or {"mode": "alloy", "form": form}
+            page.notes.insert(
+                0,
+                f"alloy: the first request, carrying both forms' fields, was refused (HTTP {error.status}); "
+                f"the {form} form alone was answered, and this session keeps to it (pin it: "
+                f"pagination = {{mode = 'alloy', form = '{form}'}})",
+            )
+            return page
+    except BaseException:
+        plan.session = original  # nothing was answered in a single form: the session is as it was
+        raise
     plan.session = original
     raise UpstreamStatusError(
         f"{error.message}; asked again in each form alone, Alloy refused {'; and '.join(refusals)}",
