@@ -114,7 +114,7 @@ def detect_scheme(page: PageView, request: PreparedRequest, page_size: int | Non
     fields = list(walk(page.body)) if isinstance(page.body, dict) else []
     total_signal, pages_signal = _total_signals(page, fields)
     total, reported = _reported_total(page, total_signal)
-    pages, pages_reported = _reported_pages(page, pages_signal)
+    pages, pages_reported = _reported(page, pages_signal, "total_pages")
     count = len(page.records)
     if count == 0:
         return Detection(found, total=total)
@@ -241,22 +241,18 @@ def _total_signals(page: PageView, fields: list[BodyField]) -> tuple[Signal, Sig
 
 
 def _reported_total(page: PageView, signal: Signal) -> tuple[int | None, str | None]:
-    if isinstance(signal, HeaderSignal):
-        value = as_int(signal.read(page, "total"))
-        return value, str(signal)
-    if isinstance(signal, str):
-        from mcp_paginate.expressions import search
-
-        return as_int(search(signal, page.body)), repr(signal)
+    if signal is not None:
+        return _reported(page, signal, "total")
     match = _CONTENT_RANGE.search(page.header("content-range") or "")
     if match is not None:
         return int(match.group(3)), "header 'Content-Range'"
     return None, None
 
 
-def _reported_pages(page: PageView, signal: Signal) -> tuple[int | None, str | None]:
+def _reported(page: PageView, signal: Signal, name: str) -> tuple[int | None, str | None]:
+    """The count a signal reads on this page (a header, or a path in the body), and where."""
     if isinstance(signal, HeaderSignal):
-        return as_int(signal.read(page, "total_pages")), str(signal)
+        return as_int(signal.read(page, name)), str(signal)
     if isinstance(signal, str):
         return as_int(_body_value(signal, page.body)), repr(signal)
     return None, None
